@@ -1,0 +1,125 @@
+"""Diaspora Atlas: the Flask application factory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+#: The checkout: templates, translations and bundled questionnaires are found from here.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure the application.
+
+    :param test_config: settings applied last, for tests.
+    """
+    app = Flask(__name__, instance_path=str(ROOT / "instance"), instance_relative_config=True)
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_hooks(app)
+    return app
+
+
+def configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    """Read defaults, then instance/config.py, then ATLAS_* variables, then test settings."""
+    app.config.from_object("app.config")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("ATLAS")
+    url = os.environ.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+    if test_config:
+        app.config.update(test_config)
+        url = test_config.get("SQLALCHEMY_DATABASE_URI", url)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(url, app.instance_path)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "translations"))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path) / "secret_key")
+
+
+def database_url(url: str | None, instance_path: str) -> str:
+    """Return a SQLAlchemy URL: the default SQLite file, or PostgreSQL through psycopg 3."""
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'atlas.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def instance_secret(path: Path) -> str:
+    """Return the secret key kept in the instance folder, creating it (mode 0600) once."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker created it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def register_extensions(app: Flask) -> None:
+    from app import db as database
+    from app.extensions import babel, csrf, db, limiter, migrate
+    from app.i18n import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        database.tune_engine(db.engine, app.config)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    redis_url = app.config.get("REDIS_URL")
+    app.config["RATELIMIT_STORAGE_URI"] = redis_url or "memory://"
+    limiter.init_app(app)
+    if not redis_url and not app.testing:
+        app.logger.info("rate limits kept in this process's memory (set ATLAS_REDIS_URL to share)")
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
+    from app.extensions import csrf
+    from app.main import bp as main_bp
+    from app.survey import bp as survey_bp
+
+    # Survey forms check their own CSRF token so that a failure re-renders the page with every
+    # answer kept; the JSON API uses no cookies, so there is nothing for CSRF to forge.
+    csrf.exempt(survey_bp)
+    csrf.exempt(api_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(survey_bp)
+    app.register_blueprint(api_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.main.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import atlas, translate
+
+    app.cli.add_command(atlas)
+    app.cli.add_command(translate)
+
+
+def register_hooks(app: Flask) -> None:
+    from app.i18n import inject_language
+    from app.main.security import set_security_headers
+
+    app.after_request(set_security_headers)
+    app.context_processor(inject_language)

@@ -1,0 +1,107 @@
+"""``POST /api/v1/surveys/<slug>/submissions``: a whole response in one request.
+
+201 when stored, 200 for an identical re-send, 409 when the id was used for other answers or
+withdrawn, 422 with per-question errors, 400 for malformed JSON, 413 when too large.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask_babel import gettext as _
+
+from app.extensions import limiter
+from app.i18n import set_language
+from app.survey import services
+from forms import names
+from forms.types import Context
+from forms.validation import check_response
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _error(status: int, message: str, **extra: Any) -> Any:
+    return jsonify(error=message, status=status, **extra), status
+
+
+def _submission_limit() -> str:
+    return current_app.config["RATELIMIT_SUBMISSIONS"]
+
+
+@bp.route("/surveys/<slug>/submissions", methods=["POST"])
+@limiter.limit(_submission_limit)
+def submit(slug: str) -> Any:
+    """Check and store a whole response, idempotently by its submission id."""
+    survey = services.find_survey(slug)
+    version = services.latest_version(survey) if survey else None
+    if survey is None or version is None:
+        abort(404)
+    questionnaire = services.questionnaire_of(version)
+    if not request.is_json:
+        return _error(400, _("Send the response as JSON (Content-Type: application/json)."))
+    body = request.get_json(silent=True)
+    if body is None:
+        return _error(400, _("The body is not valid JSON."))
+    if not isinstance(body, dict):
+        return _error(400, _("The body must be a JSON object."))
+    language = body.get("language") or questionnaire.default_language
+    if language not in questionnaire.languages:
+        return _error(422, _("Unknown language."), errors={"language": [_("Unknown language.")]})
+    set_language(language)
+    if not services.is_accepting(survey, questionnaire):
+        return _error(410, _("This survey is not taking answers now."))
+    errors: dict[str, list[str]] = {}
+    submission_id = body.get("submission_id")
+    try:
+        submission_id = str(uuid.UUID(str(submission_id)))
+    except ValueError:
+        errors["submission_id"] = [_("Send a UUID as the submission id.")]
+    consent = body.get("consent")
+    if not isinstance(consent, dict) or consent.get("given") is not True:
+        errors["consent"] = [_("A response can only be stored with the respondent's consent.")]
+    elif str(consent.get("version")) != questionnaire.consent.version:
+        errors["consent"] = [_("The consent text has changed; show the current one.")]
+    answers = body.get("answers")
+    if not isinstance(answers, dict):
+        errors["answers"] = [_("Send the answers as a JSON object.")]
+        answers = {}
+    outcome = check_response(questionnaire, answers, Context(questionnaire, language, _))
+    errors.update({f"answers.{k}": v for k, v in outcome.errors.items()})
+    if errors:
+        return _error(422, _("Some answers need attention."), errors=errors)
+    try:
+        stored = services.record_submission(
+            version,
+            submission_id,
+            outcome.values,
+            language=language,
+            consent_version=questionnaire.consent.version,
+            consent_language=language,
+            consented_at=dt.datetime.now(dt.UTC),
+            channel="api",
+        )
+    except services.SubmissionWithdrawn:
+        return _error(409, _("This submission was withdrawn and cannot be sent again."))
+    except services.SubmissionConflict:
+        return _error(409, _("This submission id was already used for different answers."))
+    return jsonify(
+        submission_id=stored.submission_id,
+        receipt=stored.receipt,
+        status="created" if stored.created else "duplicate",
+    ), (201 if stored.created else 200)
+
+
+@bp.route("/places/regions")
+def regions() -> Any:
+    """List the regions of a country in a language, for the location question's script."""
+    country = (request.args.get("country") or "").upper()[:2]
+    lang = request.args.get("lang") or current_app.config["DEFAULT_LANGUAGE"]
+    if country not in names.country_codes():
+        return jsonify(country=country, regions=[])
+    return jsonify(
+        country=country,
+        regions=[{"code": c, "name": n} for c, n in names.region_choices(country, lang[:16])],
+    )

@@ -1,0 +1,177 @@
+"""The stored data: questionnaires and their versions, drafts, responses, withdrawals.
+
+A response is one row: its answers as one JSON document (as KoboToolbox and ODK Central keep a
+submission), plus indexed columns extracted from the answers that the questionnaire's roles
+name, which filters and aggregation read without opening the JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+#: JSON on SQLite, JSONB on PostgreSQL.
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC (a callable default, evaluated per row)."""
+    return datetime.now(UTC)
+
+
+class Survey(db.Model):
+    """A questionnaire as respondents know it: a slug and its versions."""
+
+    __tablename__ = "survey"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Admins can close a survey whatever its own dates say.
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    versions: Mapped[list[SurveyVersion]] = relationship(
+        back_populates="survey", order_by="SurveyVersion.number"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Survey {self.slug}>"
+
+
+class SurveyVersion(db.Model):
+    """One version of a questionnaire file; answers keep the version they were given under."""
+
+    __tablename__ = "survey_version"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "number"),
+        UniqueConstraint("survey_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
+    #: 1, 2, 3... in the order loaded.
+    number: Mapped[int] = mapped_column(Integer)
+    #: The file's own `settings.version`, for people.
+    label: Mapped[str | None] = mapped_column(String(64))
+    #: SHA-256 of the canonical JSON of the definition: the same file loads as the same version.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    #: The questionnaire document as loaded (YAML parsed to JSON).
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    survey: Mapped[Survey] = relationship(back_populates="versions")
+
+    def __repr__(self) -> str:
+        return f"<SurveyVersion {self.survey.slug} v{self.number}>"
+
+
+class Draft(db.Model):
+    """Answers in progress, kept on the server under an unguessable resume token."""
+
+    __tablename__ = "draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the resume token; the token itself is only in the respondent's link.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"), index=True)
+    #: Generated when the survey starts; the response is stored once under it.
+    submission_id: Mapped[str] = mapped_column(String(36), unique=True)
+    language: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    #: The furthest page reached, for the drop-off figures.
+    furthest_page: Mapped[int] = mapped_column(Integer, default=0)
+    consent_version: Mapped[str] = mapped_column(String(16))
+    consent_language: Mapped[str] = mapped_column(String(16))
+    consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: What the respondent typed that did not pass the checks, kept so nothing typed is lost.
+    pending: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    #: The distribution link the respondent came through, if any.
+    link_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: Set when the response is stored; the answers then live only in the response.
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    version: Mapped[SurveyVersion] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Draft {self.id} page {self.furthest_page}>"
+
+
+class Response(db.Model):
+    """A submitted response: stored once per submission id, withdrawable by receipt code."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        Index("ix_response_version_submitted", "version_id", "submitted_at"),
+        Index("ix_response_country_region", "country", "region"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[str] = mapped_column(String(36), unique=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    #: SHA-256 of the canonical answers: an identical re-send is recognised, a different one not.
+    answers_hash: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 of the receipt code that lets the respondent withdraw.
+    receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    language: Mapped[str] = mapped_column(String(16), index=True)
+    consent_version: Mapped[str] = mapped_column(String(16))
+    consent_language: Mapped[str] = mapped_column(String(16))
+    consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: "web" or "api".
+    channel: Mapped[str] = mapped_column(String(8), default="web")
+    link_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+    # Role answers extracted for filters and aggregation (ISO codes, never display names).
+    country: Mapped[str | None] = mapped_column(String(2), index=True)
+    #: ISO 3166-2 code.
+    region: Mapped[str | None] = mapped_column(String(8))
+    #: As typed, or the matched place's name.
+    city: Mapped[str | None] = mapped_column(String(200))
+    #: Rounded to 2 decimals (about 1 km) before storing.
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    sex: Mapped[str | None] = mapped_column(String(32), index=True)
+    age_band: Mapped[str | None] = mapped_column(String(8), index=True)
+    citizenship: Mapped[str | None] = mapped_column(String(2), index=True)
+
+    version: Mapped[SurveyVersion] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Response {self.id} {self.country or '-'}>"
+
+
+class WithdrawnSubmission(db.Model):
+    """A submission id whose response was withdrawn: it can never be submitted again."""
+
+    __tablename__ = "withdrawn_submission"
+
+    submission_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    withdrawn_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<WithdrawnSubmission {self.submission_id}>"
+
+
+__all__ = ["Draft", "Response", "Survey", "SurveyVersion", "WithdrawnSubmission"]

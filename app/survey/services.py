@@ -1,0 +1,339 @@
+"""What the respondent's path does to the database; each function owns its transaction."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Draft, Response, Survey, SurveyVersion, WithdrawnSubmission, utcnow
+from forms.loader import load_document, load_path
+from forms.schema import Questionnaire
+
+#: Age bands used everywhere an age is published.
+AGE_BANDS = ((16, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 200))
+
+
+class SubmissionConflict(Exception):
+    """The submission id was already used for different answers."""
+
+
+class SubmissionWithdrawn(Exception):
+    """The submission id belongs to a withdrawn response and cannot be used again."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A stored response and whether this call stored it (False for an identical re-send)."""
+
+    response_id: int
+    submission_id: str
+    created: bool
+    receipt: str
+
+
+# -- questionnaires -------------------------------------------------------------------------
+
+
+def canonical_json(value: Any) -> str:
+    """Return JSON with sorted keys and dates as ISO text, the form hashes are taken of."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_questionnaire_file(path: str | Path) -> tuple[SurveyVersion, bool]:
+    """Load a questionnaire file as a new version of its survey, unless it is unchanged.
+
+    :return: the version and whether it is new.
+    :raises forms.loader.QuestionnaireError: when the file has problems.
+    """
+    questionnaire = load_path(path)
+    # Store the document as JSON (dates as text) so it loads back the same from any database.
+    document = json.loads(canonical_json(questionnaire.source))
+    digest = sha256(canonical_json(document))
+    survey = db.session.scalar(select(Survey).filter_by(slug=questionnaire.slug))
+    if survey is None:
+        survey = Survey(slug=questionnaire.slug)
+        db.session.add(survey)
+        db.session.flush()
+    existing = db.session.scalar(
+        select(SurveyVersion).filter_by(survey_id=survey.id, content_hash=digest)
+    )
+    if existing is not None:
+        db.session.commit()
+        return existing, False
+    number = (
+        db.session.scalar(
+            select(func.max(SurveyVersion.number)).where(SurveyVersion.survey_id == survey.id)
+        )
+        or 0
+    ) + 1
+    version = SurveyVersion(
+        survey=survey,
+        number=number,
+        label=questionnaire.version_label,
+        content_hash=digest,
+        definition=document,
+    )
+    db.session.add(version)
+    db.session.commit()
+    return version, True
+
+
+@lru_cache(maxsize=64)
+def _parsed(version_id: int, content_hash: str, definition_json: str) -> Questionnaire:
+    return load_document(json.loads(definition_json), f"version {version_id}")
+
+
+def questionnaire_of(version: SurveyVersion) -> Questionnaire:
+    """Return the parsed questionnaire of a stored version (parsed once per process)."""
+    return _parsed(version.id, version.content_hash, canonical_json(version.definition))
+
+
+def find_survey(slug: str) -> Survey | None:
+    """Return the survey with this slug, or None."""
+    return db.session.scalar(select(Survey).filter_by(slug=slug))
+
+
+def latest_version(survey: Survey) -> SurveyVersion | None:
+    """Return the newest version of a survey, the one new respondents get."""
+    return db.session.scalar(
+        select(SurveyVersion)
+        .filter_by(survey_id=survey.id)
+        .order_by(SurveyVersion.number.desc())
+        .limit(1)
+    )
+
+
+def is_accepting(
+    survey: Survey, questionnaire: Questionnaire, today: dt.date | None = None
+) -> bool:
+    """Return whether the survey takes answers today."""
+    return survey.is_open and questionnaire.is_open_on(today or dt.date.today())
+
+
+# -- drafts -----------------------------------------------------------------------------------
+
+
+def start_draft(
+    version: SurveyVersion, language: str, consent_version: str, link_id: int | None = None
+) -> tuple[Draft, str]:
+    """Record consent and open a draft; return it with its resume token (shown once)."""
+    token = secrets.token_urlsafe(24)
+    now = utcnow()
+    draft = Draft(
+        token_hash=sha256(token),
+        version_id=version.id,
+        submission_id=str(uuid.uuid4()),
+        language=language,
+        answers={},
+        pending={},
+        consent_version=consent_version,
+        consent_language=language,
+        consented_at=now,
+        link_id=link_id,
+        created_at=now,
+    )
+    db.session.add(draft)
+    db.session.commit()
+    return draft, token
+
+
+def find_draft(token: str) -> Draft | None:
+    """Return the draft a resume token opens, or None."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(Draft).filter_by(token_hash=sha256(token)))
+
+
+def save_page(
+    draft: Draft,
+    answers: dict[str, Any],
+    pending: dict[str, Any],
+    page: int,
+    language: str | None = None,
+) -> None:
+    """Store a page's answers (and what did not pass the checks) in the draft."""
+    draft.answers = answers
+    draft.pending = pending
+    draft.furthest_page = max(draft.furthest_page or 0, page)
+    if language:
+        draft.language = language
+    db.session.commit()
+
+
+# -- submissions ------------------------------------------------------------------------------
+
+
+def receipt_for(submission_id: str) -> str:
+    """Return the receipt code of a submission: 128 bits, grouped for reading aloud.
+
+    The code is an HMAC of the submission id under the instance secret, so an identical re-send
+    gets the same thank-you page while the database keeps only the code's hash.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, b"receipt:" + submission_id.encode(), hashlib.sha256).digest()[:16]
+    code = base64.b32encode(digest).decode().rstrip("=")
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def normalise_receipt(code: str) -> str:
+    """Return a typed receipt code in its canonical form (case, spaces and dashes ignored)."""
+    letters = "".join(ch for ch in code.upper() if ch.isalnum())
+    letters = letters.replace("0", "O").replace("1", "I").replace("8", "B")
+    return "-".join(letters[i : i + 4] for i in range(0, len(letters), 4))
+
+
+def _lock_submission(submission_id: str) -> None:
+    """Serialise work on one submission id across PostgreSQL sessions (SQLite already is)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": submission_id})
+
+
+def role_columns(questionnaire: Questionnaire, answers: dict[str, Any]) -> dict[str, Any]:
+    """Extract the indexed columns (country, region, city, coordinates, sex, age band,
+    citizenship) from the answers through the questionnaire's roles."""
+
+    def role(name: str) -> Any:
+        target = questionnaire.role_question(name)
+        if target is None:
+            return None
+        value = answers.get(target[0])
+        if target[1] is not None:
+            return value.get(target[1]) if isinstance(value, dict) else None
+        return value
+
+    geo = role("geopoint")
+    if isinstance(geo, list) and len(geo) == 2:
+        lat, lon = geo
+    else:
+        lat = lon = None
+    city = role("residence_city")
+    return {
+        "country": role("residence_country"),
+        "region": role("residence_region"),
+        "city": city[:200] if isinstance(city, str) else None,
+        "lat": lat,
+        "lon": lon,
+        "sex": _short(role("sex")),
+        "age_band": age_band(role("age")),
+        "citizenship": role("citizenship"),
+    }
+
+
+def _short(value: Any) -> str | None:
+    return value[:32] if isinstance(value, str) else None
+
+
+def age_band(age: Any) -> str | None:
+    """Return the band an age falls in (``25-34``, ``65+``), or None."""
+    if not isinstance(age, int | float) or isinstance(age, bool):
+        return None
+    for low, high in AGE_BANDS:
+        if low <= age <= high:
+            return f"{low}+" if high >= 200 else f"{low}-{high}"
+    return None
+
+
+def record_submission(
+    version: SurveyVersion,
+    submission_id: str,
+    answers: dict[str, Any],
+    *,
+    language: str,
+    consent_version: str,
+    consent_language: str,
+    consented_at: dt.datetime,
+    started_at: dt.datetime | None = None,
+    channel: str = "web",
+    link_id: int | None = None,
+) -> Submitted:
+    """Store a checked response exactly once under its submission id, in one transaction.
+
+    :return: the stored response; ``created`` is False for an identical re-send.
+    :raises SubmissionConflict: the id was used for different answers.
+    :raises SubmissionWithdrawn: the id's response was withdrawn.
+    """
+    digest = sha256(canonical_json(answers))
+    receipt = receipt_for(submission_id)
+    for _attempt in range(2):
+        try:
+            _lock_submission(submission_id)
+            if db.session.get(WithdrawnSubmission, submission_id) is not None:
+                db.session.rollback()
+                raise SubmissionWithdrawn(submission_id)
+            existing = db.session.scalar(select(Response).filter_by(submission_id=submission_id))
+            if existing is not None:
+                same = existing.answers_hash == digest and existing.version_id == version.id
+                result = Submitted(existing.id, submission_id, False, receipt)
+                db.session.rollback()
+                if not same:
+                    raise SubmissionConflict(submission_id)
+                return result
+            response = Response(
+                submission_id=submission_id,
+                version_id=version.id,
+                answers=answers,
+                answers_hash=digest,
+                receipt_hash=sha256(normalise_receipt(receipt)),
+                language=language,
+                consent_version=consent_version,
+                consent_language=consent_language,
+                consented_at=consented_at,
+                started_at=started_at,
+                channel=channel,
+                link_id=link_id,
+                **role_columns(questionnaire_of(version), answers),
+            )
+            db.session.add(response)
+            db.session.flush()
+            response_id = response.id
+            db.session.commit()
+            return Submitted(response_id, submission_id, True, receipt)
+        except IntegrityError:
+            # Another request stored the same id between our check and insert: look again.
+            db.session.rollback()
+    raise SubmissionConflict(submission_id)
+
+
+def finish_draft(draft: Draft) -> None:
+    """Mark a draft submitted and drop its copy of the answers."""
+    draft.submitted_at = utcnow()
+    draft.answers = {}
+    draft.pending = {}
+    db.session.commit()
+
+
+def withdraw(code: str) -> bool:
+    """Delete the response a receipt code belongs to; return whether there was one.
+
+    The submission id is remembered (and nothing else) so the same response cannot be sent again.
+    """
+    digest = sha256(normalise_receipt(code))
+    response = db.session.scalar(select(Response).filter_by(receipt_hash=digest))
+    if response is None:
+        db.session.rollback()
+        return False
+    submission_id = response.submission_id
+    _lock_submission(submission_id)
+    db.session.add(WithdrawnSubmission(submission_id=submission_id))
+    db.session.execute(delete(Response).where(Response.id == response.id))
+    db.session.execute(delete(Draft).where(Draft.submission_id == submission_id))
+    db.session.commit()
+    return True

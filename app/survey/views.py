@@ -1,0 +1,403 @@
+"""Views of the respondent's path; the work is in :mod:`app.survey.services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as WerkzeugResponse
+from wtforms import BooleanField, HiddenField, StringField
+
+from app.extensions import limiter
+from app.i18n import resolve_language, set_language
+from app.models import Draft, Survey
+from app.survey import services
+from forms.builder import (
+    build_page_form,
+    expression_data,
+    form_data,
+    prepare,
+    raw_answers,
+    region_list_is_stale,
+)
+from forms.schema import Group, Questionnaire
+from forms.types import QUESTION_TYPES, Context
+from forms.validation import check_group, check_response, drop_irrelevant, holds
+
+bp = Blueprint("survey", __name__)
+
+
+class ConsentForm(FlaskForm):
+    agree = BooleanField(_l("I have read this and agree to take part."))
+    lang = HiddenField()
+
+
+class ReviewForm(FlaskForm):
+    pass
+
+
+class WithdrawForm(FlaskForm):
+    code = StringField(
+        _l("Receipt code"), render_kw={"autocomplete": "off", "dir": "ltr", "maxlength": 64}
+    )
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _use_language(questionnaire: Questionnaire, explicit: str | None = None) -> str:
+    """Pick and apply the page language among those the questionnaire offers."""
+    lang = resolve_language(
+        questionnaire.languages, questionnaire.default_language, explicit or None
+    )
+    set_language(lang, remember=bool(explicit) and lang == explicit)
+    g.offered_languages = list(questionnaire.languages)
+    return lang
+
+
+def _open_survey(slug: str) -> tuple[Survey, Any, Questionnaire]:
+    survey = services.find_survey(slug)
+    version = services.latest_version(survey) if survey else None
+    if survey is None or version is None:
+        abort(404)
+    return survey, version, services.questionnaire_of(version)
+
+
+def _open_draft(slug: str, token: str) -> tuple[Draft, Questionnaire]:
+    draft = services.find_draft(token)
+    if draft is None or draft.version.survey.slug != slug:
+        abort(404)
+    return draft, services.questionnaire_of(draft.version)
+
+
+def _closed(survey: Survey, questionnaire: Questionnaire) -> str | None:
+    if services.is_accepting(survey, questionnaire):
+        return None
+    return render_template("survey/closed.html", questionnaire=questionnaire), 410  # type: ignore[return-value]
+
+
+def _next_index(questionnaire: Questionnaire, values: dict[str, Any], after: int) -> int | None:
+    for index in range(after + 1, len(questionnaire.groups)):
+        if holds(questionnaire.groups[index].relevant, values):
+            return index
+    return None
+
+
+def _previous_index(questionnaire: Questionnaire, values: dict[str, Any], before: int) -> int:
+    for index in range(before - 1, -1, -1):
+        if holds(questionnaire.groups[index].relevant, values):
+            return index
+    return before
+
+
+def _progress(questionnaire: Questionnaire, values: dict[str, Any], index: int) -> tuple[int, int]:
+    shown = [i for i, grp in enumerate(questionnaire.groups) if holds(grp.relevant, values)]
+    position = shown.index(index) + 1 if index in shown else 1
+    return position, len(shown) + 1  # the review page is the last step
+
+
+def _resume_url(slug: str, token: str) -> str:
+    return current_app.config["BASE_URL"].rstrip("/") + url_for(
+        "survey.resume", slug=slug, token=token
+    )
+
+
+def _page_url(slug: str, token: str, index: int | None) -> str:
+    if index is None:
+        return url_for("survey.review", slug=slug, token=token)
+    return url_for("survey.page", slug=slug, token=token, index=index)
+
+
+# -- start and consent ------------------------------------------------------------------------
+
+
+@bp.route("/s/<slug>", methods=["GET", "POST"])
+def start(slug: str) -> Any:
+    """Show what the survey collects and why, and open a draft once the respondent agrees."""
+    survey, version, questionnaire = _open_survey(slug)
+    form = ConsentForm()
+    lang = _use_language(questionnaire, request.args.get("lang") or form.lang.data)
+    closed = _closed(survey, questionnaire)
+    if closed:
+        return closed
+    form.lang.data = lang
+    if form.validate_on_submit():
+        if not form.agree.data:
+            form.agree.errors = [_("To take part, tick the box to say you agree.")]
+        else:
+            draft, token = services.start_draft(
+                version, lang, questionnaire.consent.version, link_id=g.get("link_id")
+            )
+            first = _next_index(questionnaire, {}, -1)
+            return redirect(_page_url(slug, token, first), 303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "survey/consent.html",
+        questionnaire=questionnaire,
+        form=form,
+        paragraphs=questionnaire.text(questionnaire.consent.text, lang).split("\n\n"),
+    ), status
+
+
+@bp.route("/s/<slug>/d/<token>")
+def resume(slug: str, token: str) -> WerkzeugResponse:
+    """Continue a draft from the resume link, at the furthest page reached."""
+    draft, questionnaire = _open_draft(slug, token)
+    if draft.submitted_at:
+        return redirect(url_for("survey.done", slug=slug, token=token))
+    index = draft.furthest_page or 0
+    if not holds(
+        questionnaire.groups[min(index, len(questionnaire.groups) - 1)].relevant, draft.answers
+    ):
+        index = _next_index(questionnaire, draft.answers, index) or 0
+    return redirect(_page_url(slug, token, min(index, len(questionnaire.groups) - 1)))
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+@bp.route("/s/<slug>/d/<token>/p/<int:index>", methods=["GET", "POST"])
+def page(slug: str, token: str, index: int) -> Any:
+    """Show one page of questions; keep every answer, whatever button was pressed."""
+    draft, questionnaire = _open_draft(slug, token)
+    if draft.submitted_at:
+        return redirect(url_for("survey.done", slug=slug, token=token))
+    if not 0 <= index < len(questionnaire.groups):
+        abort(404)
+    switch_to = request.form.get("_lang") if request.method == "POST" else None
+    lang = _use_language(questionnaire, switch_to or request.args.get("lang") or draft.language)
+
+    closed = _closed(draft.version.survey, questionnaire)
+    if closed:
+        return closed
+    group = questionnaire.groups[index]
+    answers = dict(draft.answers or {})
+    pending = dict(draft.pending or {})
+    if request.method == "GET" and not holds(group.relevant, answers):
+        return redirect(_page_url(slug, token, _next_index(questionnaire, answers, index)))
+    ctx = Context(questionnaire, lang, _, answers)
+    form_class = build_page_form(FlaskForm, group, ctx)
+
+    if request.method == "GET":
+        data = form_data(group, answers)
+        data.update({k: v for k, v in pending.items() if k in data})
+        form = form_class(formdata=None, data=data)
+        prepare(form, group, ctx)
+        if lang != draft.language:
+            services.save_page(draft, answers, pending, draft.furthest_page, lang)
+        return _render_page(questionnaire, group, index, form, answers, token)
+
+    form = form_class()
+    prepare(form, group, ctx)
+    if not form.validate():
+        # Only the CSRF check can fail here: show the page again with everything as typed.
+        return _render_page(
+            questionnaire,
+            group,
+            index,
+            form,
+            answers,
+            token,
+            notice=_("This page had expired. Your answers are still here: please send it again."),
+            status=400,
+        )
+    raw = raw_answers(form, group)
+    outcome = check_group(questionnaire, group, raw, answers, ctx)
+    own = {q.name for q in group.questions}
+    values = drop_irrelevant(
+        questionnaire, {**{k: v for k, v in answers.items() if k not in own}, **outcome.values}
+    )
+    pending = {k: v for k, v in pending.items() if k not in own}
+    pending.update({name: raw[name] for name in outcome.errors})
+    services.save_page(draft, values, pending, index, lang)
+
+    action = request.form.get("_action", "next")
+    if switch_to or action == "refresh":
+        return _render_page(questionnaire, group, index, form, values, token)
+    if action == "back":
+        return redirect(_page_url(slug, token, _previous_index(questionnaire, values, index)), 303)
+    stale = region_list_is_stale(form, group)
+    appeared = _appeared(group, values, request.form)
+    if stale or appeared:
+        return _render_page(
+            questionnaire,
+            group,
+            index,
+            form,
+            values,
+            token,
+            notice=_("Please look at this page again: it now shows more to answer.")
+            if appeared
+            else _("Now choose your region from the list for the country you chose."),
+        )
+    if outcome.errors:
+        for name, messages in outcome.errors.items():
+            form[name].errors = messages
+        return _render_page(
+            questionnaire,
+            group,
+            index,
+            form,
+            values,
+            token,
+            notice=_("Some answers need your attention."),
+            status=422,
+        )
+    return redirect(_page_url(slug, token, _next_index(questionnaire, values, index)), 303)
+
+
+def _appeared(group: Group, values: dict[str, Any], posted: Any) -> list[str]:
+    """Return questions that became relevant after the page was drawn without JavaScript."""
+    if posted.get("_js") == "1":
+        return []
+    shown = set(posted.get("_shown", "").split())
+    return [
+        q.name
+        for q in group.questions
+        if q.answers and q.name not in shown and holds(q.relevant, values) and q.name not in values
+    ]
+
+
+def _render_page(
+    questionnaire: Questionnaire,
+    group: Group,
+    index: int,
+    form: FlaskForm,
+    values: dict[str, Any],
+    token: str,
+    notice: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    lang = g.lang
+    visible = {q.name for q in group.questions if holds(q.relevant, values)}
+    position, total = _progress(questionnaire, values, index)
+    others = {k: v for k, v in values.items() if k not in {q.name for q in group.questions}}
+    return render_template(
+        "survey/page.html",
+        questionnaire=questionnaire,
+        group=group,
+        index=index,
+        form=form,
+        visible=visible,
+        relevance=expression_data(questionnaire, group),
+        earlier_answers=others,
+        position=position,
+        total=total,
+        first=_previous_index(questionnaire, values, index) == index,
+        resume_url=_resume_url(questionnaire.slug, token),
+        token=token,
+        notice=notice,
+        text=lambda texts: questionnaire.text(texts, lang),
+    ), status
+
+
+# -- review, submission, receipt --------------------------------------------------------------
+
+
+@bp.route("/s/<slug>/d/<token>/review", methods=["GET", "POST"])
+def review(slug: str, token: str) -> Any:
+    """Show every answer for a last check, then store the response once."""
+    draft, questionnaire = _open_draft(slug, token)
+    if draft.submitted_at:
+        return redirect(url_for("survey.done", slug=slug, token=token), 303)
+    lang = _use_language(questionnaire, request.args.get("lang") or draft.language)
+    closed = _closed(draft.version.survey, questionnaire)
+    if closed:
+        return closed
+    ctx = Context(questionnaire, lang, _, draft.answers)
+    outcome = check_response(questionnaire, draft.answers or {}, ctx)
+    form = ReviewForm()
+    notice = None
+    if form.validate_on_submit() and outcome.ok:
+        try:
+            services.record_submission(
+                draft.version,
+                draft.submission_id,
+                outcome.values,
+                language=lang,
+                consent_version=draft.consent_version,
+                consent_language=draft.consent_language,
+                consented_at=draft.consented_at,
+                started_at=draft.created_at,
+                link_id=draft.link_id,
+            )
+        except services.SubmissionWithdrawn:
+            abort(409)
+        except services.SubmissionConflict:
+            abort(409)
+        services.finish_draft(draft)
+        return redirect(url_for("survey.done", slug=slug, token=token), 303)
+    if form.errors:
+        notice = _("This page had expired. Your answers are still here: please send it again.")
+    elif request.method == "POST" and not outcome.ok:
+        notice = _("Some answers need your attention.")
+    rows = []
+    for index, group in enumerate(questionnaire.groups):
+        if not holds(group.relevant, outcome.values):
+            continue
+        items = []
+        for question in group.questions:
+            if not question.answers or not holds(question.relevant, outcome.values):
+                continue
+            value = outcome.values.get(question.name)
+            items.append(
+                {
+                    "label": questionnaire.text(question.label, lang),
+                    "answer": QUESTION_TYPES[question.type].display(question, value, ctx),
+                    "errors": outcome.errors.get(question.name, []),
+                }
+            )
+        rows.append(
+            {"label": questionnaire.text(group.label, lang), "index": index, "items": items}
+        )
+    return render_template(
+        "survey/review.html",
+        questionnaire=questionnaire,
+        rows=rows,
+        form=form,
+        ok=outcome.ok,
+        notice=notice,
+        token=token,
+        last_page=_previous_index(questionnaire, outcome.values, len(questionnaire.groups)),
+        resume_url=_resume_url(slug, token),
+    ), (422 if request.method == "POST" else 200)
+
+
+@bp.route("/s/<slug>/d/<token>/done")
+def done(slug: str, token: str) -> Any:
+    """Thank the respondent and show the receipt code that lets them withdraw."""
+    draft, questionnaire = _open_draft(slug, token)
+    if not draft.submitted_at:
+        return redirect(url_for("survey.resume", slug=slug, token=token))
+    _use_language(questionnaire, request.args.get("lang") or draft.language)
+    return render_template(
+        "survey/done.html",
+        questionnaire=questionnaire,
+        receipt=services.receipt_for(draft.submission_id),
+    )
+
+
+@bp.route("/withdraw", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def withdraw() -> Any:
+    """Delete a response by its receipt code."""
+    lang = resolve_language(
+        current_app.config["LANGUAGES"],
+        current_app.config["DEFAULT_LANGUAGE"],
+        request.args.get("lang"),
+    )
+    set_language(lang, remember=bool(request.args.get("lang")))
+    form = WithdrawForm()
+    result = None
+    if form.validate_on_submit():
+        code = (form.code.data or "").strip()
+        if not code:
+            form.code.errors = [_("Enter the receipt code from the thank-you page.")]
+        elif services.withdraw(code):
+            result = "deleted"
+        else:
+            result = "unknown"
+    return render_template("survey/withdraw.html", form=form, result=result)

@@ -1,0 +1,1 @@
+"""Questionnaires: the file format, its expression language and the forms built from it."""

@@ -1,0 +1,660 @@
+"""The XLSForm expression subset used by ``relevant`` and ``constraint``.
+
+An expression is parsed once, when a questionnaire is loaded, into an immutable tree of
+:class:`Node` objects; nothing is ever ``eval``-ed.  The tree evaluates itself against the answers
+so far and serialises to plain JSON (:meth:`Node.to_json`) for ``app/static/js/relevant.js``,
+which implements the same semantics in the browser.  A change here needs the same change there;
+``tests/test_expr_js_parity.py`` compares the two.
+
+Grammar (precedence as in XPath, loosest first; binary operators are left-associative)::
+
+    or  <  and  <  = !=  <  < <= > >=  <  + -  <  * div mod  <  unary -  <  primary
+    primary: ${name} | ${name.part} | . | 12 | 1.5 | .5 | 'text' | "text" | ( expr )
+             | not(x) | selected(x, v) | count-selected(x) | string-length(x) | today()
+
+Strings have no escapes (as in XPath 1.0): a string holding ``'`` is written in ``"..."``.
+Trees deeper than :data:`MAX_DEPTH` are refused, so evaluation never exhausts the stack.
+
+Semantics (XLSForm / ODK, with the choices this implementation makes spelled out):
+
+- An unanswered value (missing key, ``None``) is ``""``.  ``${place.part}`` reads
+  ``values["place"]["part"]`` when ``values["place"]`` is a dict, else ``""``.
+- Numbers are IEEE doubles, as in XPath and JavaScript.  A string is numeric when it is an
+  optional ``-``, digits with an optional decimal point, and optional surrounding blanks
+  (``" 12"``, ``"-.5"``, ``"3."``); no exponents, ``+``, ``inf`` or ``nan``.
+- String value: numbers print as JavaScript prints them (``30.0`` -> ``"30"``,
+  ``1e21`` -> ``"1e+21"``), booleans as ``"true"`` / ``"false"``, a list as its non-empty items
+  joined by single spaces, and a dict (a location) as its non-empty parts joined likewise.
+- Truth (:func:`is_true`): ``""``, ``None``, ``0``, NaN, ``False``, an empty list and a dict with
+  no non-empty part are false; everything else is true (so the string ``"0"`` is true).
+- Comparison: lists and dicts compare as their string value.  With a boolean on either side,
+  ``=`` and ``!=`` compare truth and the ordering operators compare numbers.  Otherwise, if either
+  side is a number, or both are numeric strings, both sides compare as numbers; else as strings,
+  by code point (ISO dates such as ``today()`` therefore order correctly).  A non-numeric string
+  compared with a number is NaN, so ``${age} < 18`` is false while ``age`` is unanswered (plain
+  string comparison would make ``"" < "18"`` true).  NaN makes every comparison false except
+  ``!=``, which is true.
+- Arithmetic converts both operands to numbers (``""`` and non-numeric strings become NaN).
+  ``x div 0`` and ``x mod 0`` are NaN rather than ODK's infinity, so a division by an unanswered
+  or zero value never satisfies a comparison.  ``mod`` keeps the dividend's sign, as in XPath.
+- ``and``, ``or``, ``not()``, comparisons and ``selected()`` give booleans.
+  ``selected(x, v)`` asks whether ``v``'s string value is one of ``x``'s items: a list's items, or
+  the blank-separated words of any other value.  ``count-selected(x)`` counts those items;
+  ``string-length(x)`` counts the code points of the string value; ``today()`` is the date as
+  ``"YYYY-MM-DD"``, so it compares with date answers as strings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+#: Deepest tree, and deepest bracket nesting, that :func:`parse` accepts.
+MAX_DEPTH = 100
+
+# XPath's whitespace, spelled out: Python's \s and JavaScript's \s disagree beyond ASCII.
+_BLANKS = " \t\n\r"
+_NUMERIC = re.compile(r"[ \t\n\r]*-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[ \t\n\r]*")
+_WORD_GAP = re.compile(r"[ \t\n\r]+")
+_TOKEN = re.compile(
+    r"""
+      (?P<blank>[ \t\n\r]+)
+    | (?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)
+    | (?P<ref>\$\{(?P<refname>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\})
+    | (?P<string>'[^']*'|"[^"]*")
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*)
+    | (?P<symbol>!=|<=|>=|[=<>+\-*(),.])
+    """,
+    re.VERBOSE,
+)
+_PRECEDENCE = {
+    "or": 1,
+    "and": 2,
+    "=": 3,
+    "!=": 3,
+    "<": 4,
+    "<=": 4,
+    ">": 4,
+    ">=": 4,
+    "+": 5,
+    "-": 5,
+    "*": 6,
+    "div": 6,
+    "mod": 6,
+}
+# Doubles hold every integer up to here exactly; larger literals are read as doubles.
+_EXACT_INT = 2**53
+
+
+class ExpressionError(ValueError):
+    """A syntax or type error in an expression, with where it happened."""
+
+    def __init__(self, expression: str, position: int, reason: str) -> None:
+        # All three go to ValueError so that the error pickles and unpickles intact.
+        super().__init__(expression, position, reason)
+        self.expression = expression
+        self.position = position
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.reason} at position {self.position} in '{self.expression}'"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an expression is evaluated against."""
+
+    values: Mapping[str, Any]
+    current: Any = ""
+    today: date | None = None
+
+    def iso_today(self) -> str:
+        """Return today's date (or the given one) as ``YYYY-MM-DD``."""
+        day = self.today if self.today is not None else date.today()
+        # Not isoformat(): a datetime (a date subclass) would add the time.
+        return f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
+
+
+class Node:
+    """A parsed expression; one immutable subclass per construct."""
+
+    __slots__ = ()
+
+    def evaluate(self, ctx: Context) -> Any:
+        """Return the value of this expression in ``ctx``."""
+        raise NotImplementedError
+
+    def to_json(self) -> Any:
+        """Return this tree as plain lists, strings and numbers for the page script."""
+        raise NotImplementedError
+
+    def references(self) -> frozenset[str]:
+        """Return the names used with ``${...}``, parts included (``residence.country``)."""
+        return frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Literal(Node):
+    """A number or string written in the expression."""
+
+    value: str | int | float
+
+    def evaluate(self, ctx: Context) -> Any:
+        """Return the literal itself."""
+        return self.value
+
+    def to_json(self) -> Any:
+        """Return ``["lit", value]``."""
+        return ["lit", self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Ref(Node):
+    """``${name}`` or ``${name.part}``: an earlier answer."""
+
+    name: str
+
+    def evaluate(self, ctx: Context) -> Any:
+        """Return the answer, ``""`` when there is none."""
+        question, _, part = self.name.partition(".")
+        value = ctx.values.get(question)
+        if part:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        return "" if value is None else value
+
+    def to_json(self) -> Any:
+        """Return ``["ref", name]``."""
+        return ["ref", self.name]
+
+    def references(self) -> frozenset[str]:
+        """Return this reference's name."""
+        return frozenset({self.name})
+
+
+@dataclass(frozen=True, slots=True)
+class Current(Node):
+    """``.``: the answer being checked."""
+
+    def evaluate(self, ctx: Context) -> Any:
+        """Return the current answer, ``""`` when there is none."""
+        return "" if ctx.current is None else ctx.current
+
+    def to_json(self) -> Any:
+        """Return ``["current"]``."""
+        return ["current"]
+
+
+@dataclass(frozen=True, slots=True)
+class Negate(Node):
+    """Unary minus."""
+
+    operand: Node
+
+    def evaluate(self, ctx: Context) -> Any:
+        """Return the operand as a number, negated."""
+        return -to_number(self.operand.evaluate(ctx))
+
+    def to_json(self) -> Any:
+        """Return ``["neg", operand]``."""
+        return ["neg", self.operand.to_json()]
+
+    def references(self) -> frozenset[str]:
+        """Return the operand's references."""
+        return self.operand.references()
+
+
+@dataclass(frozen=True, slots=True)
+class Binary(Node):
+    """Shared shape of the two-operand constructs."""
+
+    op: str
+    left: Node
+    right: Node
+
+    def to_json(self) -> Any:
+        """Return ``[op, left, right]``."""
+        return [self.op, self.left.to_json(), self.right.to_json()]
+
+    def references(self) -> frozenset[str]:
+        """Return both operands' references."""
+        return self.left.references() | self.right.references()
+
+
+@dataclass(frozen=True, slots=True)
+class Logical(Binary):
+    """``and`` / ``or``."""
+
+    def evaluate(self, ctx: Context) -> Any:
+        """Return the boolean result, evaluating the right side only when needed."""
+        left = is_true(self.left.evaluate(ctx))
+        if left == (self.op == "or"):
+            return left
+        return is_true(self.right.evaluate(ctx))
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison(Binary):
+    """``= != < <= > >=``."""
+
+    def evaluate(self, ctx: Context) -> Any:
+        """Return whether the comparison holds."""
+        return compare(self.op, self.left.evaluate(ctx), self.right.evaluate(ctx))
+
+
+@dataclass(frozen=True, slots=True)
+class Arithmetic(Binary):
+    """``+ - * div mod``."""
+
+    def evaluate(self, ctx: Context) -> Any:
+        """Return the numeric result (NaN when it has none)."""
+        return calculate(self.op, self.left.evaluate(ctx), self.right.evaluate(ctx))
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Node):
+    """A call of one of the known functions."""
+
+    name: str
+    args: tuple[Node, ...]
+
+    def evaluate(self, ctx: Context) -> Any:
+        """Return the function's result."""
+        _, function = FUNCTIONS[self.name]
+        return function(ctx, *(arg.evaluate(ctx) for arg in self.args))
+
+    def to_json(self) -> Any:
+        """Return ``["call", name, [args]]``."""
+        return ["call", self.name, [arg.to_json() for arg in self.args]]
+
+    def references(self) -> frozenset[str]:
+        """Return the arguments' references."""
+        return frozenset().union(*(arg.references() for arg in self.args))
+
+
+#: Precedence level -> the node class for its operators.
+_BINARY_NODES: Mapping[int, type[Binary]] = {
+    1: Logical,
+    2: Logical,
+    3: Comparison,
+    4: Comparison,
+    5: Arithmetic,
+    6: Arithmetic,
+}
+
+
+def _items(value: Any) -> list[Any]:
+    """Return a list's items, or the blank-separated words of any other value."""
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [word for word in _WORD_GAP.split(to_string(value)) if word]
+
+
+#: Function name -> (number of arguments, implementation taking the context first).
+FUNCTIONS: Mapping[str, tuple[int, Callable[..., Any]]] = {
+    "not": (1, lambda ctx, x: not is_true(x)),
+    "selected": (2, lambda ctx, x, v: to_string(v) in [to_string(i) for i in _items(x)]),
+    "count-selected": (1, lambda ctx, x: len(_items(x))),
+    "string-length": (1, lambda ctx, x: len(to_string(x))),
+    "today": (0, lambda ctx: ctx.iso_today()),
+}
+
+
+def _as_float(value: int | float) -> float:
+    """Return a number as a double, infinite when an integer is too large for one."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def format_number(number: float) -> str:
+    """Return a number as JavaScript's ``String(number)`` would write it."""
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    if number == 0:
+        return "0"
+    sign = "-" if number < 0 else ""
+    # repr() gives the shortest digits that read back exactly, as JavaScript does; only the
+    # layout (where exponents start, "1e-7" not "1e-07") differs.
+    mantissa, _, exponent = repr(abs(number)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    point = len(whole) + int(exponent or 0)  # the number is 0.<digits> * 10**point
+    significant = digits.lstrip("0")
+    point -= len(digits) - len(significant)
+    digits = significant.rstrip("0")
+    if len(digits) <= point <= 21:
+        return sign + digits + "0" * (point - len(digits))
+    if 0 < point <= 21:
+        return sign + digits[:point] + "." + digits[point:]
+    if -6 < point <= 0:
+        return sign + "0." + "0" * -point + digits
+    power = point - 1
+    exponent = ("e+" if power >= 0 else "e-") + str(abs(power))
+    return sign + digits[0] + ("." + digits[1:] if len(digits) > 1 else "") + exponent
+
+
+def to_string(value: Any) -> str:
+    """Return the XPath-style string value of an answer or intermediate result."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return format_number(_as_float(value))
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return " ".join(text for text in map(to_string, value) if text)
+    return str(value)
+
+
+def _numeric(text: str) -> float | None:
+    """Return the number a numeric string spells, or None."""
+    if _NUMERIC.fullmatch(text):
+        return float(text.strip(_BLANKS))
+    return None
+
+
+def to_number(value: Any) -> float:
+    """Return a value as a number: NaN for ``""`` and anything not numeric."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return _as_float(value)
+    number = _numeric(to_string(value))
+    return math.nan if number is None else number
+
+
+def is_true(value: Any) -> bool:
+    """Return the XLSForm truth of a value: empty, zero and NaN are false."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0 and not math.isnan(_as_float(value))
+    if isinstance(value, list | tuple):
+        return len(value) > 0
+    return to_string(value) != ""
+
+
+def _scalar(value: Any) -> Any:
+    """Return a value ready to compare: lists and dicts become their string value."""
+    if value is None:
+        return ""
+    if isinstance(value, str | bool | int | float):
+        return value
+    return to_string(value)
+
+
+def compare(op: str, left: Any, right: Any) -> bool:
+    """Return whether ``left op right`` holds under the comparison rules above."""
+    left, right = _scalar(left), _scalar(right)
+    if isinstance(left, bool) or isinstance(right, bool):
+        if op in ("=", "!="):
+            return (is_true(left) == is_true(right)) == (op == "=")
+        x, y = to_number(left), to_number(right)
+    elif isinstance(left, int | float) or isinstance(right, int | float):
+        x, y = to_number(left), to_number(right)
+    elif _NUMERIC.fullmatch(left) and _NUMERIC.fullmatch(right):  # both are strings now
+        x, y = to_number(left), to_number(right)
+    else:
+        # Python orders strings by code point; turn the order into -1, 0 or 1 and let the
+        # numeric comparison below compare it with zero.
+        x, y = float((left > right) - (left < right)), 0.0
+    if math.isnan(x) or math.isnan(y):
+        return op == "!="
+    match op:
+        case "=":
+            return x == y
+        case "!=":
+            return x != y
+        case "<":
+            return x < y
+        case "<=":
+            return x <= y
+        case ">":
+            return x > y
+        case _:
+            return x >= y
+
+
+def calculate(op: str, left: Any, right: Any) -> float:
+    """Return ``left op right`` for an arithmetic operator, as doubles."""
+    x, y = to_number(left), to_number(right)
+    match op:
+        case "+":
+            return x + y
+        case "-":
+            return x - y
+        case "*":
+            return x * y
+        case "div":
+            return math.nan if y == 0 else x / y
+        case _:
+            # math.fmod is JavaScript's %, but raises where % answers NaN.
+            return math.nan if y == 0 or math.isinf(x) else math.fmod(x, y)
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """One lexical unit and where it starts."""
+
+    kind: str  # number, string, ref, name, symbol, end
+    text: str
+    position: int
+
+
+def _tokenize(text: str) -> list[_Token]:
+    """Split an expression into tokens, ending with an ``end`` token."""
+    tokens: list[_Token] = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            char = text[position]
+            if char == "$":
+                reason = "malformed reference, expected ${name}"
+            elif char in "'\"":
+                reason = "unterminated string"
+            else:
+                reason = f"unexpected character {char!r}"
+            raise ExpressionError(text, position, reason)
+        kind = match.lastgroup or ""
+        token_text, end = match.group(), match.end()
+        if kind == "name" and "-" in token_text and token_text not in FUNCTIONS:
+            # Names may hold hyphens only as function names do, so 'div-1' is 'div', '-', '1'.
+            token_text = token_text.partition("-")[0]
+            end = position + len(token_text)
+        elif kind == "ref":
+            token_text = match.group("refname")
+        if kind != "blank":
+            tokens.append(_Token(kind, token_text, position))
+        position = end
+    tokens.append(_Token("end", "", len(text)))
+    return tokens
+
+
+class _Parser:
+    """Recursive descent for primaries, operator precedence for binary operators."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.index = 0
+        self.nesting = 0
+
+    @property
+    def token(self) -> _Token:
+        """Return the token being looked at."""
+        return self.tokens[self.index]
+
+    def fail(self, reason: str, token: _Token | None = None) -> ExpressionError:
+        """Return an error at ``token`` (default: the current one)."""
+        return ExpressionError(self.text, (token or self.token).position, reason)
+
+    def describe(self, token: _Token) -> str:
+        """Return how a token is named in an error message."""
+        if token.kind == "end":
+            return "end of expression"
+        if token.kind == "ref":
+            return "${" + token.text + "}"
+        if token.kind == "string":
+            return token.text  # already in its quotes
+        return f"'{token.text}'"
+
+    def expect(self, text: str) -> None:
+        """Consume the symbol ``text`` or fail."""
+        if self.token.kind != "symbol" or self.token.text != text:
+            raise self.fail(f"expected '{text}' but found {self.describe(self.token)}")
+        self.index += 1
+
+    def binary_operator(self) -> str | None:
+        """Return the current token when it is a binary operator."""
+        token = self.token
+        if token.kind in ("symbol", "name") and token.text in _PRECEDENCE:
+            return token.text
+        return None
+
+    def whole(self) -> Node:
+        """Parse the whole text as one expression."""
+        if self.token.kind == "end":
+            raise self.fail("empty expression")
+        node, _ = self.expression()
+        if self.token.kind != "end":
+            raise self.fail(f"unexpected {self.describe(self.token)} after the expression")
+        return node
+
+    def deeper(self, depth: int, token: _Token) -> int:
+        """Return ``depth`` after checking it against the limit."""
+        if depth > MAX_DEPTH:
+            raise self.fail("expression is nested too deeply", token)
+        return depth
+
+    def expression(self) -> tuple[Node, int]:
+        """Parse operands joined by binary operators; return the tree and its depth."""
+        # Operator stacks rather than one function per precedence level keep the Python stack
+        # shallow (about five frames per bracket), so MAX_DEPTH brackets fit within its limit.
+        operands = [self.unary()]
+        operators: list[_Token] = []
+
+        def reduce() -> None:
+            token = operators.pop()
+            right, right_depth = operands.pop()
+            left, left_depth = operands.pop()
+            depth = self.deeper(max(left_depth, right_depth) + 1, token)
+            node_class = _BINARY_NODES[_PRECEDENCE[token.text]]
+            operands.append((node_class(token.text, left, right), depth))
+
+        while (op := self.binary_operator()) is not None:
+            while operators and _PRECEDENCE[operators[-1].text] >= _PRECEDENCE[op]:
+                reduce()
+            operators.append(self.token)
+            self.index += 1
+            operands.append(self.unary())
+        while operators:
+            reduce()
+        return operands[0]
+
+    def unary(self) -> tuple[Node, int]:
+        """Parse a primary with any number of leading minus signs."""
+        signs: list[_Token] = []
+        while self.token.kind == "symbol" and self.token.text == "-":
+            signs.append(self.token)
+            self.deeper(len(signs), self.token)
+            self.index += 1
+        node, depth = self.primary()
+        for sign in reversed(signs):
+            depth = self.deeper(depth + 1, sign)
+            node = Negate(node)
+        return node, depth
+
+    def nested(self, opening: _Token) -> tuple[Node, int]:
+        """Parse an expression inside brackets, counting the nesting."""
+        self.nesting += 1
+        self.deeper(self.nesting, opening)
+        result = self.expression()
+        self.nesting -= 1
+        return result
+
+    def primary(self) -> tuple[Node, int]:
+        """Parse a literal, reference, ``.``, bracketed expression or function call."""
+        token = self.token
+        if token.kind == "number":
+            value = _number_literal(token.text)
+            if math.isinf(value):
+                # JSON has no infinity, so the page script could not be sent this tree.
+                raise self.fail("number is too large")
+            self.index += 1
+            return Literal(value), 1
+        if token.kind == "string":
+            self.index += 1
+            return Literal(token.text[1:-1]), 1
+        if token.kind == "ref":
+            self.index += 1
+            return Ref(token.text), 1
+        if token.kind == "symbol" and token.text == ".":
+            self.index += 1
+            return Current(), 1
+        if token.kind == "symbol" and token.text == "(":
+            self.index += 1
+            node, depth = self.nested(token)
+            self.expect(")")
+            return node, depth
+        if token.kind == "name":
+            return self.call()
+        raise self.fail(f"expected a value but found {self.describe(token)}")
+
+    def call(self) -> tuple[Node, int]:
+        """Parse a function call."""
+        name = self.token
+        if name.text not in FUNCTIONS:
+            raise self.fail(f"unknown function '{name.text}'")
+        self.index += 1
+        opening = self.token
+        self.expect("(")
+        args: list[Node] = []
+        depth = 0
+        if not (self.token.kind == "symbol" and self.token.text == ")"):
+            while True:
+                arg, arg_depth = self.nested(opening)
+                args.append(arg)
+                depth = max(depth, arg_depth)
+                if not (self.token.kind == "symbol" and self.token.text == ","):
+                    break
+                self.index += 1
+        self.expect(")")
+        arity, _ = FUNCTIONS[name.text]
+        if len(args) != arity:
+            plural = "" if arity == 1 else "s"
+            raise self.fail(f"{name.text}() takes {arity} argument{plural}, not {len(args)}", name)
+        return Call(name.text, tuple(args)), self.deeper(depth + 1, name)
+
+
+def _number_literal(text: str) -> int | float:
+    """Return a number literal's value: an int when a double holds it exactly."""
+    if "." in text or len(text.lstrip("0")) > 16:
+        return float(text)
+    value = int(text)
+    return value if value <= _EXACT_INT else float(value)
+
+
+def parse(text: str) -> Node:
+    """Parse an expression into a tree; raise :class:`ExpressionError` if it is malformed."""
+    return _Parser(text).whole()
+
+
+def evaluate(
+    node: Node, values: Mapping[str, Any], current: Any = "", today: date | None = None
+) -> Any:
+    """Evaluate a parsed expression against the answers so far."""
+    return node.evaluate(Context(values, current, today))

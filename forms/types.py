@@ -1,0 +1,500 @@
+"""Question types: one small class each, in a registry keyed by the questionnaire's ``type``.
+
+Each type turns what a respondent sent (a form field's text or a JSON value) into the stored
+answer, checks it, and builds the WTForms field that asks for it. Messages are marked with
+:func:`forms.i18n.N_` and translated with the caller's ``gettext``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from wtforms import (
+    Form,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.core import UnboundField
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from forms import names
+from forms.i18n import N_, Gettext, identity
+
+if TYPE_CHECKING:
+    from forms.schema import Question, Questionnaire
+
+EMAIL_RE = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
+DEFAULT_MAX_LENGTH = {"text": 200, "long_text": 4000, "email": 254}
+#: Stored coordinates are rounded to this many decimals (about 1 km) before anything else.
+GEO_DECIMALS = 2
+
+
+class Invalid(ValueError):
+    """An answer that cannot be accepted; ``message`` is a msgid, ``params`` fill it."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+    def text(self, gettext: Gettext) -> str:
+        """Return the message in the respondent's language."""
+        return gettext(self.message) % self.params if self.params else gettext(self.message)
+
+
+@dataclass
+class Context:
+    """What a type needs to know about the page it is on."""
+
+    questionnaire: Questionnaire
+    lang: str
+    gettext: Gettext = identity
+    #: Answers known so far (earlier pages and this one), for region lists.
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def label(self, texts: Mapping[str, str] | None) -> str:
+        return self.questionnaire.text(texts, self.lang)
+
+
+def select_choices(pairs: Any) -> list[SelectChoice]:
+    """Return ``(value, label)`` pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _blank(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip()) or raw == [] or raw == {}
+
+
+class QuestionType:
+    """The behaviour shared by every type; subclasses override what differs."""
+
+    name: ClassVar[str]
+    #: The JSON type an API client must send, for the error message and the OpenAPI schema.
+    json_kind: ClassVar[str] = "string"
+
+    def coerce(self, question: Question, raw: Any, ctx: Context) -> Any:
+        """Turn what was sent into the stored value (None when unanswered) or raise Invalid."""
+        if _blank(raw):
+            return None
+        if not isinstance(raw, str):
+            raise Invalid(N_("Send text for this question."))
+        return raw.strip()
+
+    def field(self, question: Question, ctx: Context) -> UnboundField | None:
+        """Return the unbound WTForms field that asks the question."""
+        return StringField(ctx.label(question.label), description=ctx.label(question.hint))
+
+    def form_data(self, question: Question, value: Any) -> Any:
+        """Return the stored value as the field's data, to fill the form again."""
+        return "" if value is None else str(value)
+
+    def display(self, question: Question, value: Any, ctx: Context) -> str:
+        """Return the answer as the respondent would read it on the review page."""
+        return "" if value is None else str(value)
+
+
+class TextType(QuestionType):
+    name = "text"
+
+    def coerce(self, question, raw, ctx):
+        value = super().coerce(question, raw, ctx)
+        limit = question.max_length or DEFAULT_MAX_LENGTH.get(self.name, 200)
+        if value is not None and len(value) > limit:
+            raise Invalid(N_("Use at most %(n)d characters."), n=limit)
+        if value is not None and "\x00" in value:
+            raise Invalid(N_("This text contains characters that cannot be stored."))
+        return value
+
+    def field(self, question, ctx):
+        limit = question.max_length or DEFAULT_MAX_LENGTH.get(self.name, 200)
+        return StringField(
+            ctx.label(question.label),
+            description=ctx.label(question.hint),
+            render_kw={"maxlength": limit},
+        )
+
+
+class LongTextType(TextType):
+    name = "long_text"
+
+    def field(self, question, ctx):
+        limit = question.max_length or DEFAULT_MAX_LENGTH[self.name]
+        return TextAreaField(
+            ctx.label(question.label),
+            description=ctx.label(question.hint),
+            render_kw={"maxlength": limit, "rows": 5},
+        )
+
+
+class EmailType(TextType):
+    name = "email"
+
+    def coerce(self, question, raw, ctx):
+        value = super().coerce(question, raw, ctx)
+        if value is not None and not EMAIL_RE.match(value):
+            raise Invalid(N_("Enter an email address such as name@example.org."))
+        return value
+
+    def field(self, question, ctx):
+        return StringField(
+            ctx.label(question.label),
+            description=ctx.label(question.hint),
+            render_kw={"type": "email", "maxlength": 254, "autocomplete": "email", "dir": "ltr"},
+        )
+
+
+class NumberType(QuestionType):
+    """Shared by integer, decimal and year: parse, then check the range."""
+
+    json_kind = "number"
+    parse: ClassVar[Callable[[str], float]] = float
+
+    def bounds(self, question: Question) -> tuple[float | None, float | None]:
+        return question.min, question.max
+
+    def coerce(self, question, raw, ctx):
+        if _blank(raw):
+            return None
+        if isinstance(raw, bool):
+            raise Invalid(N_("Enter a number."))
+        if isinstance(raw, int | float):
+            text = repr(raw)
+        elif isinstance(raw, str):
+            # Accept the decimal comma many respondents type, and stray spaces.
+            text = raw.strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
+        else:
+            raise Invalid(N_("Enter a number."))
+        try:
+            value = self.convert(text)
+        except (ValueError, OverflowError):
+            raise Invalid(self.wrong_message) from None
+        low, high = self.bounds(question)
+        if low is not None and value < low or high is not None and value > high:
+            raise Invalid(
+                N_("Enter a number from %(low)s to %(high)s."),
+                low=_num(low if low is not None else "-∞"),
+                high=_num(high if high is not None else "∞"),
+            )
+        return value
+
+    wrong_message = N_("Enter a number.")
+
+    def convert(self, text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value) or len(text) > 30:
+            raise ValueError(text)
+        return value
+
+    def field(self, question, ctx):
+        return StringField(
+            ctx.label(question.label),
+            description=ctx.label(question.hint),
+            render_kw={"inputmode": "decimal", "dir": "ltr", "maxlength": 30},
+        )
+
+    def form_data(self, question, value):
+        return "" if value is None else _num(value)
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class IntegerType(NumberType):
+    name = "integer"
+    wrong_message = N_("Enter a whole number.")
+
+    def convert(self, text):
+        if not re.fullmatch(r"[+-]?\d{1,15}", text):
+            raise ValueError(text)
+        return int(text)
+
+    def field(self, question, ctx):
+        field = super().field(question, ctx)
+        field.kwargs["render_kw"] = {"inputmode": "numeric", "dir": "ltr", "maxlength": 16}
+        return field
+
+
+class DecimalType(NumberType):
+    name = "decimal"
+
+
+class YearType(IntegerType):
+    name = "year"
+    wrong_message = N_("Enter a year with four digits.")
+
+    def bounds(self, question):
+        return (
+            question.min if question.min is not None else 1900,
+            question.max if question.max is not None else dt.date.today().year,
+        )
+
+
+class DateType(QuestionType):
+    name = "date"
+
+    def coerce(self, question, raw, ctx):
+        value = super().coerce(question, raw, ctx)
+        if value is None:
+            return None
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise Invalid(N_("Enter a date as YYYY-MM-DD.")) from None
+        if not 1900 <= day.year <= 2100:
+            raise Invalid(N_("Enter a date as YYYY-MM-DD."))
+        return day.isoformat()
+
+    def field(self, question, ctx):
+        return StringField(
+            ctx.label(question.label),
+            description=ctx.label(question.hint),
+            render_kw={"type": "date", "dir": "ltr", "placeholder": "YYYY-MM-DD"},
+        )
+
+
+class SelectOneType(QuestionType):
+    name = "select_one"
+
+    def options(self, question: Question, ctx: Context) -> list[tuple[str, str]]:
+        return [(c.name, ctx.label(c.label)) for c in ctx.questionnaire.choice_list(question)]
+
+    def coerce(self, question, raw, ctx):
+        if _blank(raw):
+            return None
+        if not isinstance(raw, str):
+            raise Invalid(N_("Choose one of the options."))
+        if raw not in {code for code, _ in self.options(question, ctx)}:
+            raise Invalid(N_("Choose one of the options."))
+        return raw
+
+    def field(self, question, ctx):
+        kind = SelectField if question.appearance == "minimal" else RadioField
+        choices = self.options(question, ctx)
+        if kind is SelectField:
+            choices = [("", "—"), *choices]
+        return kind(
+            ctx.label(question.label),
+            description=ctx.label(question.hint),
+            choices=select_choices(choices),
+            validate_choice=False,
+        )
+
+    def display(self, question, value, ctx):
+        return dict(self.options(question, ctx)).get(value, "") if value else ""
+
+
+class ConsentType(SelectOneType):
+    name = "consent"
+
+    def options(self, question, ctx):
+        return [("yes", ctx.gettext(N_("Yes, I agree"))), ("no", ctx.gettext(N_("No")))]
+
+    def field(self, question, ctx):
+        return RadioField(
+            ctx.label(question.label),
+            description=ctx.label(question.hint),
+            choices=select_choices(self.options(question, ctx)),
+            validate_choice=False,
+        )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Check boxes rather than a multiple select, which phones render badly."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SelectMultipleType(SelectOneType):
+    name = "select_multiple"
+    json_kind = "array"
+
+    def coerce(self, question, raw, ctx):
+        if _blank(raw):
+            return None
+        if isinstance(raw, str):
+            raw = raw.split()
+        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+            raise Invalid(N_("Choose from the options."))
+        allowed = [code for code, _ in self.options(question, ctx)]
+        if not set(raw) <= set(allowed):
+            raise Invalid(N_("Choose from the options."))
+        # Store in the list's order, once each, whatever order the client sent.
+        return [code for code in allowed if code in raw]
+
+    def field(self, question, ctx):
+        return MultiCheckboxField(
+            ctx.label(question.label),
+            description=ctx.label(question.hint),
+            choices=select_choices(self.options(question, ctx)),
+            validate_choice=False,
+        )
+
+    def form_data(self, question, value):
+        return list(value or [])
+
+    def display(self, question, value, ctx):
+        labels = dict(self.options(question, ctx))
+        return ", ".join(labels.get(v, v) for v in value or [])
+
+
+class CountryType(QuestionType):
+    name = "country"
+
+    def coerce(self, question, raw, ctx):
+        value = super().coerce(question, raw, ctx)
+        if value is None:
+            return None
+        value = value.upper()
+        if value not in names.country_codes():
+            raise Invalid(N_("Choose a country from the list."))
+        return value
+
+    def field(self, question, ctx):
+        return SelectField(
+            ctx.label(question.label),
+            description=ctx.label(question.hint),
+            choices=select_choices([("", "—"), *names.country_choices(ctx.lang)]),
+            validate_choice=False,
+        )
+
+    def display(self, question, value, ctx):
+        return names.country_names(ctx.lang).get(value, "") if value else ""
+
+
+class LocationForm(Form):
+    """The parts of a location answer; the region list is filled for the chosen country."""
+
+    country = SelectField(validate_choice=False)
+    #: The country the region list was drawn for, so a page without JavaScript can tell that
+    #: the respondent changed the country and needs the new list before going on.
+    regions_for = HiddenField()
+    region = SelectField(validate_choice=False)
+    city = StringField(render_kw={"maxlength": 200, "autocomplete": "address-level2"})
+    lat = HiddenField()
+    lon = HiddenField()
+
+
+class LocationType(QuestionType):
+    name = "location"
+    json_kind = "object"
+
+    def coerce(self, question, raw, ctx):
+        if _blank(raw):
+            return None
+        if not isinstance(raw, Mapping):
+            raise Invalid(N_("Send the location as country, region and city."))
+        country = raw.get("country")
+        if _blank(country):
+            if any(not _blank(raw.get(k)) for k in ("region", "city")):
+                raise Invalid(N_("Choose a country first."))
+            return None
+        if not isinstance(country, str) or country.upper() not in names.country_codes():
+            raise Invalid(N_("Choose a country from the list."))
+        country = country.upper()
+        region = raw.get("region")
+        if _blank(region):
+            region = None
+        elif not isinstance(region, str) or region not in names.region_codes(country):
+            raise Invalid(N_("Choose a region of the country you chose."))
+        city = raw.get("city")
+        if _blank(city):
+            city = None
+        elif not isinstance(city, str) or len(city.strip()) > 200 or "\x00" in city:
+            raise Invalid(N_("Use at most %(n)d characters."), n=200)
+        else:
+            city = " ".join(city.split())
+        return {"country": country, "region": region, "city": city, "geo": self.geo(raw)}
+
+    def geo(self, raw: Mapping[str, Any]) -> list[float] | None:
+        """Return ``[lat, lon]`` rounded to about 1 km, or None; bad values are dropped."""
+        geo = raw.get("geo")
+        if isinstance(geo, list | tuple) and len(geo) == 2:
+            lat, lon = geo
+        else:
+            lat, lon = raw.get("lat"), raw.get("lon")
+        try:
+            lat, lon = float(lat), float(lon)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        if not (math.isfinite(lat) and math.isfinite(lon)):
+            return None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise Invalid(N_("The device location is not valid."))
+        return [round(lat, GEO_DECIMALS), round(lon, GEO_DECIMALS)]
+
+    def field(self, question, ctx):
+        from wtforms import FormField
+
+        return FormField(
+            LocationForm, ctx.label(question.label), description=ctx.label(question.hint)
+        )
+
+    def form_data(self, question, value):
+        value = value or {}
+        geo = value.get("geo") or ["", ""]
+        return {
+            "country": value.get("country") or "",
+            "regions_for": value.get("country") or "",
+            "region": value.get("region") or "",
+            "city": value.get("city") or "",
+            "lat": _num(geo[0]) if geo[0] != "" else "",
+            "lon": _num(geo[1]) if geo[1] != "" else "",
+        }
+
+    def display(self, question, value, ctx):
+        if not value:
+            return ""
+        parts = [names.country_names(ctx.lang).get(value["country"], value["country"])]
+        if value.get("region"):
+            parts.append(
+                dict(names.region_choices(value["country"], ctx.lang)).get(
+                    value["region"], value["region"]
+                )
+            )
+        if value.get("city"):
+            parts.append(value["city"])
+        return ", ".join(reversed(parts))
+
+
+class NoteType(QuestionType):
+    name = "note"
+
+    def coerce(self, question, raw, ctx):
+        return None
+
+    def field(self, question, ctx):
+        return None
+
+
+QUESTION_TYPES: dict[str, QuestionType] = {
+    t.name: t()
+    for t in (
+        TextType,
+        LongTextType,
+        EmailType,
+        IntegerType,
+        DecimalType,
+        YearType,
+        DateType,
+        SelectOneType,
+        SelectMultipleType,
+        ConsentType,
+        CountryType,
+        LocationType,
+        NoteType,
+    )
+}
