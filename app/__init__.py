@@ -119,7 +119,8 @@ def register_commands(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     from app.i18n import inject_language
-    from app.main.security import set_security_headers
+    from app.main.security import refuse_nul_bytes, set_security_headers
 
+    app.before_request(refuse_nul_bytes)
     app.after_request(set_security_headers)
     app.context_processor(inject_language)

@@ -235,10 +235,19 @@ def test_oversized_body_gets_413_not_500(client):
 
 
 @pytest.mark.parametrize(
-    "path", ["/s/kazakh-diaspora/d/nonsense/p/0", "/s/kazakh-diaspora/d/x/review", "/s/%00"]
+    "path", ["/s/kazakh-diaspora/d/nonsense/p/0", "/s/kazakh-diaspora/d/x/review", "/s/x%27--"]
 )
 def test_bad_addresses_are_404(client, path):
     assert client.get(path).status_code == 404
+
+
+def test_nul_bytes_are_refused_before_reaching_the_database(client, db):
+    assert client.get("/s/%00").status_code == 400
+    respondent = Respondent(client, "en")
+    respondent.start()
+    response = respondent.send({**FORM_ANSWERS, "residence-city": "Almaty\x00"})
+    assert response.status_code == 400
+    assert count(db, Response) == 0
 
 
 def test_healthz_checks_the_database(client):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, abort, request
 
 #: Everything from this origin only: no CDN, no fonts, no analytics, no framing by others.
 #: Published maps are served to a sandboxed frame and carry their own policy.
@@ -23,3 +23,17 @@ def set_security_headers(response: Response) -> Response:
         # Pages carry a resume token or answers: never keep them in shared caches.
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def refuse_nul_bytes() -> None:
+    """Refuse a request whose address or form carries a NUL byte (PostgreSQL cannot store one,
+    and no respondent types one)."""
+    if "\x00" in request.path or "\x00" in request.query_string.decode("latin-1"):
+        abort(400)
+    if request.method == "POST" and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        for values in request.form.listvalues():
+            if any("\x00" in value for value in values):
+                abort(400)

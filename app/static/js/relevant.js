@@ -1,5 +1,5 @@
-/* Hide irrelevant questions as answers change, with forms/expr.py's semantics on its JSON
- * trees (tests/test_expr_js_parity.py compares them). The server decides; this never disables. */
+/* Hide irrelevant questions as answers change, with forms/expr.py's semantics on its JSON trees
+ * (tests/test_expr_js_parity.py compares). The server decides; this never disables inputs. */
 var AtlasExpr = (function () {
   'use strict';
   var NUMERIC = /^[ \t\n\r]*-?([0-9]+(\.[0-9]*)?|\.[0-9]+)[ \t\n\r]*$/;
@@ -84,25 +84,26 @@ var AtlasExpr = (function () {
             case 'selected': return items(a[0]).map(str).indexOf(str(a[1])) >= 0;
             case 'count-selected': return items(a[0]).length;
             case 'string-length': return Array.from(str(a[0])).length;
-            case 'today': // the respondent's local date
+            case 'today': // local, as Python's date.today()
               a = new Date();
               return today || new Date(a - a.getTimezoneOffset() * 6e4).toISOString().slice(0, 10);
           }
-          throw new Error('unknown function ' + t[1]);
       }
       if (/^([!<>]?=|[<>])$/.test(op)) return compare(op, ev(t[1]), ev(t[2]));
       if (/^([-+*]|div|mod)$/.test(op)) return calculate(op, ev(t[1]), ev(t[2]));
-      throw new Error('unknown expression ' + op);
+      throw new Error('cannot evaluate ' + JSON.stringify(t));
     }
     return ev(tree);
   }
 
-  // A question's answer on this page, or null; a location's parts are NAME-country etc.
+  // A question's answer on this page, or null. Location parts are named NAME-country etc.
   function answer(w, name) {
     var place = {}, list = [], one = null, multi = false, loc = false;
     [].forEach.call(w.querySelectorAll('[name]'), function (el) {
       var part = el.name.slice(name.length + 1);
-      if (el.name === name + '-' + part && part) { loc = true; place[part] = el.value || null; }
+      if (el.name === name + '-' + part && /^(country|region|city)$/.test(part)) {
+        loc = true; place[part] = el.value || null;
+      }
       else if (el.name !== name) return;
       else if (el.type === 'checkbox') { multi = true; if (el.checked) list.push(el.value); }
       else if (el.multiple) {
@@ -122,9 +123,8 @@ var AtlasExpr = (function () {
     try { earlier = JSON.parse(data.textContent) || {}; } catch (e) {}
     var ws = [].slice.call(doc.querySelectorAll('.q[data-q]'));
     var names = ws.map(function (w) { return w.getAttribute('data-q'); });
-    Object.keys(earlier).forEach(function (k) {
-      if (names.indexOf(k) < 0) values[k] = earlier[k];
-    });
+    Object.assign(values, earlier);
+    names.forEach(function (name) { delete values[name]; });
     ws.forEach(function (w, i) {
       var rule = w.getAttribute('data-relevant'), shown = true, value;
       try { shown = !rule || isTrue(evaluate(JSON.parse(rule), values)); } catch (e) {}

@@ -1,0 +1,165 @@
+"""The JSON submission API: idempotency by submission id, field errors, bad bodies."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import Response
+
+URL = "/api/v1/surveys/kazakh-diaspora/submissions"
+
+
+def body(**answers):
+    base = {
+        "residence": {
+            "country": "UZ",
+            "region": "UZ-TK",
+            "city": "Tashkent",
+            "geo": [41.3111, 69.2797],
+        },
+        "citizenship": "UZ",
+        "sex": "male",
+        "age": 52,
+        "skills": ["agriculture", "management"],
+        "needs": ["legal_kandas"],
+        "association_member": "yes",
+        "association_name": "Qazaq Birlestigi",
+    }
+    base.update(answers)
+    return {
+        "submission_id": str(uuid.uuid4()),
+        "language": "ru",
+        "consent": {"given": True, "version": "1"},
+        "answers": base,
+    }
+
+
+def stored(db) -> int:
+    return db.session.scalar(select(func.count()).select_from(Response))
+
+
+def test_created_then_identical_repeat_then_conflict(client, db):
+    payload = body()
+    first = client.post(URL, json=payload)
+    assert first.status_code == 201, first.json
+    assert first.json["status"] == "created"
+    repeat = client.post(URL, json=payload)
+    assert repeat.status_code == 200
+    assert repeat.json["receipt"] == first.json["receipt"]
+    changed = dict(payload, answers={**payload["answers"], "age": 53})
+    conflict = client.post(URL, json=changed)
+    assert conflict.status_code == 409
+    assert stored(db) == 1
+    row = db.session.scalar(select(Response))
+    assert row.answers["age"] == 52 and row.channel == "api"
+    assert (row.country, row.region, row.lat, row.lon) == ("UZ", "UZ-TK", 41.31, 69.28)
+    assert row.age_band == "45-54"
+
+
+def test_field_errors_are_per_question_and_in_the_language(client, db):
+    payload = body(age=7, sex="dragon", citizenship="ZZ", unknown_field="x", skills="nope")
+    response = client.post(URL, json=payload)
+    assert response.status_code == 422
+    errors = response.json["errors"]
+    assert set(errors) >= {
+        "answers.age",
+        "answers.sex",
+        "answers.citizenship",
+        "answers.unknown_field",
+        "answers.skills",
+    }
+    assert stored(db) == 0
+
+
+def test_required_answers_and_consent_are_enforced(client, db):
+    payload = body()
+    del payload["answers"]["citizenship"]
+    payload["consent"] = {"given": False, "version": "1"}
+    response = client.post(URL, json=payload)
+    assert response.status_code == 422
+    assert "answers.citizenship" in response.json["errors"]
+    assert "consent" in response.json["errors"]
+    assert stored(db) == 0
+
+
+def test_irrelevant_answers_are_dropped(client, db):
+    payload = body(association_member="no", association_name="should not be kept")
+    assert client.post(URL, json=payload).status_code == 201
+    assert "association_name" not in db.session.scalar(select(Response)).answers
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status"),
+    [
+        ("{not json", "application/json", 400),
+        ("[1, 2]", "application/json", 400),
+        ("a=b", "application/x-www-form-urlencoded", 400),
+        ('{"submission_id": "not-a-uuid", "answers": []}', "application/json", 422),
+        ('{"submission_id": null, "answers": {"residence": 5}}', "application/json", 422),
+    ],
+)
+def test_malformed_bodies_get_a_reason_not_a_500(client, db, data, content_type, status):
+    response = client.post(URL, data=data, content_type=content_type)
+    assert response.status_code == status
+    assert response.json["error"]
+    assert stored(db) == 0
+
+
+def test_too_large_body_is_413(client, db):
+    payload = body(proposals="я" * 400_000)
+    response = client.post(URL, json=payload)
+    assert response.status_code == 413
+    assert stored(db) == 0
+
+
+def test_unknown_survey_is_404_json(client):
+    response = client.post("/api/v1/surveys/nope/submissions", json=body())
+    assert response.status_code == 404
+    assert response.json["status"] == 404
+
+
+def test_concurrent_identical_submissions_store_one_row(app, db):
+    payload = body()
+    results: list[int] = []
+
+    def send() -> None:
+        with app.test_client() as c:
+            results.append(c.post(URL, json=payload).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200] * 7 + [201]
+    db.session.rollback()
+    assert stored(db) == 1
+
+
+def test_concurrent_different_submissions_all_stored(app, db):
+    payloads = [body(age=20 + i) for i in range(12)]
+    results: list[int] = []
+
+    def send(p) -> None:
+        with app.test_client() as c:
+            results.append(c.post(URL, json=p).status_code)
+
+    threads = [threading.Thread(target=send, args=(p,)) for p in payloads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [201] * 12
+    db.session.rollback()
+    assert stored(db) == 12
+
+
+def test_region_list_for_the_page_script(client):
+    response = client.get("/api/v1/places/regions?country=kz&lang=kk")
+    codes = [r["code"] for r in response.json["regions"]]
+    assert "KZ-75" in codes
+    assert client.get("/api/v1/places/regions?country=<script>").json["regions"] == []

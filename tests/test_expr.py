@@ -1,0 +1,575 @@
+"""The expression language of ``relevant`` and ``constraint`` (forms/expr.py)."""
+
+import dataclasses
+import json
+import math
+import pickle
+import random
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forms.expr import (
+    MAX_DEPTH,
+    Context,
+    ExpressionError,
+    Node,
+    evaluate,
+    format_number,
+    is_true,
+    parse,
+)
+
+TODAY = date(2026, 3, 9)
+ANSWERS: dict[str, Any] = {
+    "age": 34,
+    "age_text": "34",
+    "height": 1.8,
+    "name": "Aigerim",
+    "empty": "",
+    "none": None,
+    "langs": ["kk", "ru"],
+    "langs_text": "kk ru",
+    "no_langs": [],
+    "born": "1991-05-17",
+    "residence": {"country": "DE", "region": None, "city": "Berlin"},
+    "consent": "yes",
+}
+
+
+def run(text: str, current: Any = "", values: dict[str, Any] | None = None) -> Any:
+    """Parse and evaluate ``text`` against the sample answers."""
+    return evaluate(parse(text), ANSWERS if values is None else values, current, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # references, the current answer, literals
+        ("${age}", 34),
+        ("${name}", "Aigerim"),
+        ("${missing}", ""),
+        ("${none}", ""),
+        ("${langs}", ["kk", "ru"]),
+        ("${residence.country}", "DE"),
+        ("${residence.region}", ""),
+        ("${residence.nothing}", ""),
+        ("${name.country}", ""),
+        ("${langs.country}", ""),
+        ("${missing.country}", ""),
+        ("12", 12),
+        ("1.5", 1.5),
+        (".5", 0.5),
+        ("3.", 3.0),
+        ("'say \"hi\"'", 'say "hi"'),
+        ('"it\'s"', "it's"),
+        ("''", ""),
+        # comparisons
+        ("${age} = 34", True),
+        ("${age} = '34'", True),
+        ("${age_text} = 34", True),
+        ("${age_text} = '34.0'", True),
+        ("' 34 ' = '34'", True),
+        ("'abc' = 'abc'", True),
+        ("'abc' != 'abd'", True),
+        ("'10' < '9'", False),
+        ("'b' > 'abc'", True),
+        ("${born} < '2000-01-01'", True),
+        ("${born} <= ${born}", True),
+        ("${born} >= today()", False),
+        ("${age} > 18 and ${age} <= 120", True),
+        ("${missing} = ''", True),
+        ("${age} = ''", False),
+        ("${age} != ''", True),
+        ("${missing} < 18", False),
+        ("${missing} >= 18", False),
+        ("${missing} != 18", True),
+        ("${langs} = 'kk ru'", True),
+        ("${langs} = 'kk'", False),
+        ("${residence} = 'DE Berlin'", True),
+        ("${height} = 1.80", True),
+        ("1 = 1.0", True),
+        ("-0 = 0", True),
+        # booleans compare by truth with = and !=, as numbers otherwise
+        ("(1 = 1) = 'anything'", True),
+        ("(1 = 1) = ''", False),
+        ("(1 = 2) != 0", False),
+        ("(1 = 1) > (1 = 2)", True),
+        ("(1 = 1) < 2", True),
+        # logic
+        ("1 = 1 and 2 = 2", True),
+        ("1 = 1 and 2 = 3", False),
+        ("1 = 2 or 2 = 2", True),
+        ("1 = 2 or 2 = 3", False),
+        ("not(1 = 2)", True),
+        ("not(${empty})", True),
+        ("not(${name})", False),
+        ("${name} and ${age}", True),
+        ("${no_langs} or 0", False),
+        ("'0' and 'false'", True),
+        # arithmetic
+        ("1 + 2", 3.0),
+        ("${age} - 4", 30.0),
+        ("${age_text} * 2", 68.0),
+        ("7 div 2", 3.5),
+        ("7 mod 3", 1.0),
+        ("-7 mod 3", -1.0),
+        ("7 mod -3", 1.0),
+        ("7.5 mod 2", 1.5),
+        ("-${age}", -34.0),
+        ("- -2", 2.0),
+        ("--2", 2.0),
+        ("2 div-1", -2.0),
+        ("${langs_text} + 1", math.nan),
+        ("${name} + 1", math.nan),
+        ("${missing} + 1", math.nan),
+        ("1 div 0", math.nan),
+        ("0 div 0", math.nan),
+        ("1 mod 0", math.nan),
+        ("${missing} div 0 > 1", False),
+        ("(1 div 0) = (1 div 0)", False),
+        ("(1 div 0) != (1 div 0)", True),
+        ("10000000000000000000000000000000000000000 > 1", True),
+        # functions
+        ("selected(${langs}, 'kk')", True),
+        ("selected(${langs}, 'k')", False),
+        ("selected(${langs_text}, 'ru')", True),
+        ("selected(${missing}, 'ru')", False),
+        ("selected(' a\tb ', 'b')", True),
+        ("selected(${age}, 34)", True),
+        ("count-selected(${langs})", 2),
+        ("count-selected(${langs_text})", 2),
+        ("count-selected(${no_langs})", 0),
+        ("count-selected(${missing})", 0),
+        ("count-selected('  a  b  c ')", 3),
+        ("string-length(${name})", 7),
+        ("string-length(${missing})", 0),
+        ("string-length('Қазақстан')", 9),
+        ("string-length('\U0001d518')", 1),
+        ("string-length(${height})", 3),
+        ("string-length(1 div 3)", 18),
+        ("string-length(${langs})", 5),
+        ("today()", "2026-03-09"),
+        ("today() > ${born}", True),
+        # precedence and associativity
+        ("1 + 2 * 3", 7.0),
+        ("(1 + 2) * 3", 9.0),
+        ("10 - 4 - 3", 3.0),
+        ("12 div 3 div 2", 2.0),
+        ("2 * 3 mod 4", 2.0),
+        ("-2 * 3", -6.0),
+        ("-(2 + 3)", -5.0),
+        ("1 + 1 = 2", True),
+        ("1 < 2 = 2 < 3", True),
+        ("3 > 2 > 1", False),
+        ("1 = 1 or 1 = 2 and 1 = 2", True),
+        ("(1 = 1 or 1 = 2) and 1 = 2", False),
+        ("not(1 = 1) or 1 = 1", True),
+        ("1 =\t1\nand\r2=2", True),
+    ],
+)
+def test_every_construct(text: str, expected: Any) -> None:
+    result = run(text)
+    assert type(result) is type(expected)
+    if isinstance(expected, float) and math.isnan(expected):
+        assert math.isnan(result)
+    else:
+        assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "current", "expected"),
+    [
+        (". >= 16 and . <= 120", 34, True),
+        (". >= 16 and . <= 120", "12", False),
+        (". >= 16", "", False),
+        (". = ''", None, True),
+        ("string-length(.) <= 5", "hello", True),
+        ("selected(., 'b')", "a b", True),
+        (". < today()", "2026-03-08", True),
+    ],
+)
+def test_current_answer(text: str, current: Any, expected: bool) -> None:
+    assert run(text, current=current) is expected
+
+
+def test_today_defaults_to_the_real_date() -> None:
+    assert evaluate(parse("today()"), {}) == date.today().isoformat()
+    assert Context({}).iso_today() == date.today().isoformat()
+    assert Context({}, today=datetime(2026, 1, 2, 13, 45)).iso_today() == "2026-01-02"
+
+
+@pytest.mark.parametrize(
+    ("text", "tree"),
+    [
+        ("${a}", ["ref", "a"]),
+        ("${residence.country}", ["ref", "residence.country"]),
+        (".", ["current"]),
+        ("3", ["lit", 3]),
+        ("2.50", ["lit", 2.5]),
+        ("'x'", ["lit", "x"]),
+        ("-1", ["neg", ["lit", 1]]),
+        ("9007199254740993", ["lit", 9007199254740992.0]),
+        (
+            "${a} = 1 and not(${b})",
+            ["and", ["=", ["ref", "a"], ["lit", 1]], ["call", "not", [["ref", "b"]]]],
+        ),
+        ("selected(${x}, 'v')", ["call", "selected", [["ref", "x"], ["lit", "v"]]]),
+        ("today()", ["call", "today", []]),
+        ("1 - 2 - 3", ["-", ["-", ["lit", 1], ["lit", 2]], ["lit", 3]]),
+        ("1 - (2 - 3)", ["-", ["lit", 1], ["-", ["lit", 2], ["lit", 3]]]),
+        ("1 mod 2 div 3", ["div", ["mod", ["lit", 1], ["lit", 2]], ["lit", 3]]),
+    ],
+)
+def test_to_json(text: str, tree: Any) -> None:
+    assert json.dumps(parse(text).to_json()) == json.dumps(tree)
+
+
+def test_references() -> None:
+    node = parse("selected(${a}, 'x') and -${b.city} < count-selected(${c}) or ${a} = .")
+    assert node.references() == frozenset({"a", "b.city", "c"})
+    assert parse("today()").references() == frozenset()
+
+
+def test_trees_are_immutable() -> None:
+    node = parse("${a} + 1")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        node.op = "-"  # type: ignore[attr-defined]
+    assert parse("${a} + 1") == node
+    assert hash(parse("${a} + 1")) == hash(node)
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "reason"),
+    [
+        ("", 0, "empty expression"),
+        ("   ", 3, "empty expression"),
+        ("1 +", 3, "expected a value but found end of expression"),
+        ("${age} >", 8, "expected a value"),
+        ("${age", 0, "malformed reference"),
+        ("1 = ${}", 4, "malformed reference"),
+        ("${1a}", 0, "malformed reference"),
+        ("${a.b.c}", 0, "malformed reference"),
+        ("${ a }", 0, "malformed reference"),
+        ("$a", 0, "malformed reference"),
+        ("'abc", 0, "unterminated string"),
+        ('1 = "abc', 4, "unterminated string"),
+        ("foo(1)", 0, "unknown function 'foo'"),
+        ("1 and bar", 6, "unknown function 'bar'"),
+        ("count-selected(1, 2)", 0, "count-selected() takes 1 argument, not 2"),
+        ("selected(${a})", 0, "selected() takes 2 arguments, not 1"),
+        ("today(1)", 0, "today() takes 0 arguments, not 1"),
+        ("not 1", 4, "expected '(' but found '1'"),
+        ("not(1", 5, "expected ')' but found end of expression"),
+        ("(1 + 2", 6, "expected ')'"),
+        ("1 2", 2, "unexpected '2' after the expression"),
+        ("1 = 1)", 5, "unexpected ')'"),
+        ("${a} ${b}", 5, "unexpected ${b}"),
+        ("1 # 2", 2, "unexpected character '#'"),
+        ("'it''s'", 4, "unexpected 's'"),  # XPath strings have no escapes
+        ("1 == 2", 3, "expected a value but found '='"),
+        ("1 = 1 AND 2", 6, "unexpected 'AND' after the expression"),
+        ("selected(${a}, )", 15, "expected a value but found ')'"),
+        ("1 ≠ 2", 2, "unexpected character '≠'"),
+        ("1\u00a0= 1", 1, "unexpected character"),
+        ("٣ = 3", 0, "unexpected character"),
+        ("1 < 1" + "0" * 400, 4, "number is too large"),
+    ],
+)
+def test_errors_say_where(text: str, position: int, reason: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        parse(text)
+    error = caught.value
+    assert error.expression == text
+    assert error.position == position
+    assert error.reason.startswith(reason)
+    assert str(error) == f"{error.reason} at position {position} in '{text}'"
+    assert isinstance(error, ValueError)
+
+
+def test_errors_survive_pickling() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        parse("1 +")
+    # Bytes we have just made ourselves, not untrusted input.
+    copy = pickle.loads(pickle.dumps(caught.value))  # noqa: S301
+    assert (copy.expression, copy.position, copy.reason) == ("1 +", 3, caught.value.reason)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: "(" * n + "1" + ")" * n,
+        lambda n: "not(" * n + "1" + ")" * n,
+        lambda n: "-" * n + "1",
+        lambda n: "1" + " + 1" * n,
+        lambda n: "1" + " or 1" * n,
+        lambda n: "string-length(" * n + "1" + ")" * n,
+    ],
+)
+def test_nesting_is_limited(make: Any) -> None:
+    parse(make(MAX_DEPTH - 1))
+    with pytest.raises(ExpressionError, match="nested too deeply"):
+        parse(make(MAX_DEPTH + 1))
+    with pytest.raises(ExpressionError, match="nested too deeply"):
+        parse(make(50_000))
+
+
+def test_deepest_accepted_tree_evaluates() -> None:
+    node = parse("not(" * (MAX_DEPTH - 1) + "1" + ")" * (MAX_DEPTH - 1))
+    assert evaluate(node, {}) is False
+    assert len(json.dumps(node.to_json())) > MAX_DEPTH
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", False),
+        (None, False),
+        (0, False),
+        (0.0, False),
+        (math.nan, False),
+        (False, False),
+        ([], False),
+        ({"country": None, "city": ""}, False),
+        ("0", True),
+        ("false", True),
+        (" ", True),
+        (1, True),
+        (-0.5, True),
+        (math.inf, True),
+        (True, True),
+        (["a"], True),
+        ({"country": "KZ"}, True),
+    ],
+)
+def test_is_true(value: Any, expected: bool) -> None:
+    assert is_true(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [
+        (0.0, "0"),
+        (-0.0, "0"),
+        (30.0, "30"),
+        (1.5, "1.5"),
+        (-1.5, "-1.5"),
+        (0.1, "0.1"),
+        (1 / 3, "0.3333333333333333"),
+        (1e20, "100000000000000000000"),
+        (1e21, "1e+21"),
+        (1.5e21, "1.5e+21"),
+        (123456789012345680000.0, "123456789012345680000"),
+        (1e-6, "0.000001"),
+        (1.5e-6, "0.0000015"),
+        (1e-7, "1e-7"),
+        (-2.5e-8, "-2.5e-8"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (math.nan, "NaN"),
+        (math.inf, "Infinity"),
+        (-math.inf, "-Infinity"),
+    ],
+)
+def test_numbers_print_as_javascript_prints_them(number: float, text: str) -> None:
+    assert format_number(number) == text
+
+
+# Property-based tests --------------------------------------------------------------------------
+
+IDENT = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
+WORD_OPS = ("and", "or", "div", "mod")
+BINARY_OPS = ("or", "and", "=", "!=", "<", "<=", ">", ">=", "+", "-", "*", "div", "mod")
+PRECEDENCE = {
+    op: level
+    for level, ops in enumerate(
+        [("or",), ("and",), ("=", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "div", "mod")],
+        start=1,
+    )
+    for op in ops
+}
+ARITY = {"not": 1, "selected": 2, "count-selected": 1, "string-length": 1, "today": 0}
+
+
+def quotable(text: str) -> bool:
+    """Return whether a string can be written as a literal (XPath strings have no escapes)."""
+    return not ("'" in text and '"' in text)
+
+
+def leaves(names: st.SearchStrategy[str]) -> st.SearchStrategy[list[Any]]:
+    """Generate literal, reference and ``.`` trees."""
+    return st.one_of(
+        st.builds(lambda n: ["lit", n], st.integers(0, 2**53)),
+        st.builds(lambda n: ["lit", n / 1000], st.integers(0, 10**9)),
+        st.builds(lambda s: ["lit", s], st.text(max_size=8).filter(quotable)),
+        st.builds(lambda n: ["ref", n], names),
+        st.just(["current"]),
+    )
+
+
+def branches(children: st.SearchStrategy[list[Any]]) -> st.SearchStrategy[list[Any]]:
+    """Generate operator and function trees over ``children``."""
+    return st.one_of(
+        st.builds(lambda c: ["neg", c], children),
+        st.builds(lambda op, a, b: [op, a, b], st.sampled_from(BINARY_OPS), children, children),
+        st.sampled_from(sorted(ARITY)).flatmap(
+            lambda name: st.lists(children, min_size=ARITY[name], max_size=ARITY[name]).map(
+                lambda args: ["call", name, args]
+            )
+        ),
+    )
+
+
+def trees(names: st.SearchStrategy[str]) -> st.SearchStrategy[list[Any]]:
+    """Generate well-formed trees in the shape of ``Node.to_json()``."""
+    return st.recursive(leaves(names), branches, max_leaves=12)
+
+
+REF_NAMES = st.one_of(IDENT, st.builds(lambda a, b: f"{a}.{b}", IDENT, IDENT))
+
+
+def precedence(tree: list[Any]) -> int:
+    """Return how tightly a tree's top construct binds (higher is tighter)."""
+    if tree[0] in PRECEDENCE:
+        return PRECEDENCE[tree[0]]
+    return 7 if tree[0] == "neg" else 8
+
+
+def render(tree: list[Any], rnd: random.Random) -> str:
+    """Write a tree as text with as few brackets as it needs, plus some random extras."""
+
+    def gap() -> str:
+        return rnd.choice(["", "", " ", "  ", "\t", "\n"])
+
+    def wrap(text: str, needed: bool) -> str:
+        return f"({gap()}{text}{gap()})" if needed or rnd.random() < 0.1 else text
+
+    kind = tree[0]
+    if kind == "lit":
+        value = tree[1]
+        if isinstance(value, str):
+            quote = '"' if "'" in value else "'"
+            return quote + value + quote
+        return repr(value)
+    if kind == "ref":
+        return "${" + tree[1] + "}"
+    if kind == "current":
+        return "."
+    if kind == "neg":
+        return "-" + gap() + wrap(render(tree[1], rnd), precedence(tree[1]) < 7)
+    if kind == "call":
+        args = ("," + gap()).join(render(arg, rnd) for arg in tree[2])
+        return f"{tree[1]}({gap()}{args}{gap()})"
+    level = PRECEDENCE[kind]
+    left = wrap(render(tree[1], rnd), precedence(tree[1]) < level)
+    right = wrap(render(tree[2], rnd), precedence(tree[2]) <= level)
+    # Word operators need a blank on each side, or they would run into their neighbours.
+    space = (lambda: rnd.choice([" ", "\t", "\n "])) if kind in WORD_OPS else gap
+    return f"{left}{space()}{kind}{space()}{right}"
+
+
+FAST = settings(max_examples=200, deadline=None)
+
+
+@FAST
+@given(st.text(max_size=40))
+def test_random_text_raises_only_expression_errors(text: str) -> None:
+    try:
+        parse(text)
+    except ExpressionError as error:
+        position = error.position
+    else:
+        return
+    assert 0 <= position <= len(text)
+
+
+@FAST
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "${a}",
+                "${b.c}",
+                "${",
+                "}",
+                ".",
+                "'",
+                '"',
+                "(",
+                ")",
+                ",",
+                "1",
+                "2.5",
+                " ",
+                "-",
+                "+",
+                "*",
+                "=",
+                "!=",
+                "<",
+                ">=",
+                "and",
+                "or",
+                "div",
+                "mod",
+                "not",
+                "selected",
+                "count-selected",
+                "string-length",
+                "today",
+                "x",
+                "$",
+            ]
+        ),
+        max_size=25,
+    ).map("".join)
+)
+def test_token_soup_raises_only_expression_errors(text: str) -> None:
+    try:
+        node = parse(text)
+    except ExpressionError as error:
+        position = error.position
+    else:
+        assert isinstance(node, Node)
+        return
+    assert 0 <= position <= len(text)
+
+
+@FAST
+@given(trees(REF_NAMES), st.randoms(use_true_random=False))
+def test_rendered_trees_parse_back(tree: list[Any], rnd: random.Random) -> None:
+    text = render(tree, rnd)
+    assert json.dumps(parse(text).to_json(), allow_nan=False) == json.dumps(tree), text
+
+
+SCALARS = st.one_of(
+    st.none(),
+    st.text(max_size=6),
+    st.sampled_from(["", "0", "12", " -3.5 ", ".5", "7.", "1e3", "abc", "2026-03-09", "a b"]),
+    st.integers(),
+    st.integers(-(10**400), 10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+)
+VALUES = st.one_of(
+    SCALARS,
+    st.lists(st.one_of(st.text(max_size=4), SCALARS), max_size=4),
+    st.dictionaries(st.sampled_from(["country", "region", "city", "geo"]), SCALARS, max_size=4),
+)
+NAMES = st.sampled_from(["a", "b", "c", "a.country", "b.city"])
+
+
+@FAST
+@given(
+    trees(NAMES),
+    st.dictionaries(st.sampled_from(["a", "b", "c"]), VALUES, max_size=3),
+    VALUES,
+)
+def test_evaluation_always_returns_a_value(tree: list[Any], values: Any, current: Any) -> None:
+    node = parse(render(tree, random.Random(0)))
+    result = evaluate(node, values, current, TODAY)
+    assert isinstance(result, str | int | float | bool | list | tuple | dict)
+    assert isinstance(is_true(result), bool)

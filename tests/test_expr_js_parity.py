@@ -1,0 +1,335 @@
+"""The browser's relevant.js agrees with forms/expr.py on every tree the server sends it."""
+
+import json
+import math
+import random
+import shutil
+import struct
+import subprocess
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from forms.expr import evaluate, format_number, is_true, parse
+
+SCRIPT = Path(__file__).resolve().parent.parent / "app" / "static" / "js" / "relevant.js"
+TODAY = date(2026, 3, 9)
+
+# Reads a JSON list of cases on stdin and writes one tagged result per case, so that booleans,
+# numbers and strings stay apart and NaN / Infinity survive the trip through JSON.
+EVALUATE_CASES = """
+const AtlasExpr = require(process.argv[2]);
+function tag(v) {
+  if (v === null || v === undefined) return ['null'];
+  if (typeof v === 'boolean') return ['bool', v];
+  if (typeof v === 'number') return ['num', isFinite(v) ? v : String(v)];
+  if (typeof v === 'string') return ['str', v];
+  if (Array.isArray(v)) return ['list', v.map(tag)];
+  return ['dict', Object.keys(v).map(k => [k, tag(v[k])])];
+}
+let input = '';
+process.stdin.on('data', chunk => { input += chunk; });
+process.stdin.on('end', () => {
+  const results = JSON.parse(input).map(c => {
+    try {
+      const value = AtlasExpr.evaluate(c.tree, c.values, c.current, c.today);
+      return [tag(value), AtlasExpr.isTrue(value)];
+    } catch (e) {
+      return ['error', String(e)];
+    }
+  });
+  process.stdout.write(JSON.stringify(results));
+});
+"""
+
+# Loads the script into a pretend page (just the DOM calls it makes), fires the events it
+# listens to, and reports which questions are hidden after each step.
+DRIVE_PAGE = """
+const page = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const listeners = {};
+const wrappers = page.questions.map(q => {
+  const attrs = {'data-q': q.name};
+  if (q.relevant) attrs['data-relevant'] = JSON.stringify(q.relevant);
+  const inputs = q.inputs.map(i => Object.assign({type: 'text', value: '', checked: false}, i));
+  return {
+    name: q.name, hidden: false, inputs,
+    getAttribute: k => (k in attrs ? attrs[k] : null),
+    querySelectorAll: selector => (selector === '[name]' ? inputs : []),
+  };
+});
+global.document = {
+  getElementById: id =>
+    (id === 'atlas-answers' ? {textContent: JSON.stringify(page.answers)} : null),
+  querySelectorAll: selector => (selector === '.q[data-q]' ? wrappers : []),
+  addEventListener: (type, listener) => { listeners[type] = listener; },
+};
+require(process.argv[2]);
+const hidden = () => wrappers.filter(w => w.hidden).map(w => w.name);
+listeners.DOMContentLoaded();
+const seen = [hidden()];
+for (const step of page.steps) {
+  const target = wrappers.find(w => w.name === step.question).inputs[step.input];
+  Object.assign(target, step.set);
+  listeners[step.event]();
+  seen.push(hidden());
+}
+process.stdout.write(JSON.stringify(seen));
+"""
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    """Return the node executable, or skip when there is none."""
+    found = shutil.which("node") or "/usr/bin/node"
+    if not Path(found).exists():
+        pytest.skip("node is not installed")
+    return found
+
+
+def run_node(node: str, program: str, payload: Any, tmp_path: Path) -> Any:
+    """Run a harness program on relevant.js with ``payload`` on stdin; return its JSON output."""
+    harness = tmp_path / "harness.js"
+    harness.write_text(program, encoding="utf-8")
+    # Fixed arguments, no shell: the only input is our own JSON on stdin.
+    done = subprocess.run(  # noqa: S603
+        [node, str(harness), str(SCRIPT)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(done.stdout)
+
+
+def tag(value: Any) -> Any:
+    """Return a value labelled with its kind, as the node harness labels JavaScript values."""
+    if value is None:
+        return ["null"]
+    if isinstance(value, bool):
+        return ["bool", value]
+    if isinstance(value, int | float):
+        number = float(value)
+        return ["num", number if math.isfinite(number) else format_number(number)]
+    if isinstance(value, str):
+        return ["str", value]
+    if isinstance(value, list | tuple):
+        return ["list", [tag(v) for v in value]]
+    return ["dict", [[k, tag(v)] for k, v in value.items()]]
+
+
+STRINGS = [
+    "",
+    "0",
+    "12",
+    " 12 ",
+    "-3.5",
+    "7.",
+    ".5",
+    "-0",
+    "007",
+    "1e3",
+    "NaN",
+    "Infinity",
+    "abc",
+    "abd",
+    "a b",
+    "kk ru",
+    "true",
+    "2026-03-09",
+    "2025-12-31",
+    "Қазақ",
+    "\U0001d518",
+    "\uffff",
+    "\U0001f600",
+    "tab\tsep",
+    "b\u00a0c",  # a no-break space is not a separator in XPath
+    "b\u2003c",
+]
+NUMBERS = [0, 1, 2, -1, 34, 2**53, 0.1, 1 / 3, 1.5, -0.0, 1e21, 1e-7, 123.456, 1e300]
+LISTS = [[], ["kk"], ["kk", "ru"], ["12"], [1, "x"], ["a b", "c"], [None, "z"]]
+PLACES = [
+    {"country": "KZ", "region": "KZ-ALA", "city": "Almaty", "geo": [43.25, 76.95]},
+    {"country": "DE", "region": None, "city": None, "geo": None},
+    {"country": "", "region": None},
+]
+LITERALS = [
+    "0",
+    "1",
+    "2",
+    "12",
+    "3.5",
+    ".5",
+    "007",
+    "9007199254740993",
+    "100000000000000000000000",
+    "''",
+    "'0'",
+    "'12'",
+    "' 12 '",
+    "'abc'",
+    "'a b'",
+    "'kk'",
+    "'true'",
+    "'NaN'",
+    "'2026-03-09'",
+    "'\U0001d518'",
+    "'\uffff'",
+    '"it\'s"',
+]
+REFS = ["${a}", "${b}", "${c}", "${d}", "${loc}", "${loc.country}", "${loc.city}", "."]
+COMPARISONS = ["=", "!=", "<", "<=", ">", ">="]
+OPERATORS = ["and", "or", *COMPARISONS, "+", "-", "*", "div", "mod"]
+POOL = [*STRINGS, *NUMBERS, *LISTS, *PLACES, None, True, False]
+ONE_VALUE = [
+    "string-length(${a})",
+    "count-selected(${a})",
+    "selected(${a}, 'b')",
+    "selected(${a}, 'kk')",
+    "not(${a})",
+    "-${a}",
+    "${a} + 0",
+    "${a} mod 7",
+]
+
+
+def random_value(rnd: random.Random) -> Any:
+    """Return an answer of any kind, from the tricky samples above."""
+    pool = rnd.choice([STRINGS, NUMBERS, LISTS, PLACES, [None, True, False]])
+    return rnd.choice(pool)
+
+
+def random_expression(rnd: random.Random, depth: int = 0) -> str:
+    """Return the text of a random expression, fully bracketed."""
+    roll = rnd.random()
+    if depth >= 4 or roll < 0.3:
+        return rnd.choice(LITERALS + REFS + REFS)
+    if roll < 0.7:
+        left, right = random_expression(rnd, depth + 1), random_expression(rnd, depth + 1)
+        return f"({left} {rnd.choice(OPERATORS)} {right})"
+    if roll < 0.75:
+        return f"-{random_expression(rnd, depth + 1)}"
+    name = rnd.choice(["not", "selected", "count-selected", "string-length", "today"])
+    if name == "today":
+        return "today()"
+    args = [random_expression(rnd, depth + 1)]
+    if name == "selected":
+        args.append(random_expression(rnd, depth + 1))
+    return f"{name}({', '.join(args)})"
+
+
+def random_double(rnd: random.Random) -> float:
+    """Return a finite double with random bits, so every magnitude and digit count occurs."""
+    while True:
+        (number,) = struct.unpack("<d", rnd.getrandbits(64).to_bytes(8, "little"))
+        if math.isfinite(number):
+            return number
+
+
+def build_cases() -> list[tuple[str, dict[str, Any], Any]]:
+    """Return (expression, answers, current answer) cases, the same on every run."""
+    rnd = random.Random(20260309)
+    cases = []
+    for _ in range(600):
+        values = {name: random_value(rnd) for name in "abcd" if rnd.random() < 0.8}
+        values["loc"] = rnd.choice(PLACES + [""])
+        cases.append((random_expression(rnd), values, random_value(rnd)))
+    # Every pair of values, compared, and every value through each function.
+    for left in POOL:
+        for right in POOL:
+            cases.append((f"${{a}} {rnd.choice(COMPARISONS)} ${{b}}", {"a": left, "b": right}, ""))
+        cases.extend((template, {"a": left}, "") for template in ONE_VALUE)
+    # Numbers print the same way on both sides, so selected() finds the Python spelling.
+    for _ in range(200):
+        number = random_double(rnd) if rnd.random() < 0.5 else rnd.uniform(-1e6, 1e6)
+        spelled = format_number(number)
+        cases.append((f"selected(${{n}}, '{spelled}')", {"n": number}, ""))
+        cases.append(("string-length(${n} * 3)", {"n": number}, ""))
+    return cases
+
+
+CASES = build_cases()
+
+
+def test_same_results_as_python(node: str, tmp_path: Path) -> None:
+    trees = [parse(text) for text, _, _ in CASES]
+    payload = [
+        {"tree": tree.to_json(), "values": values, "current": current, "today": TODAY.isoformat()}
+        for tree, (_, values, current) in zip(trees, CASES, strict=True)
+    ]
+    results = run_node(node, EVALUATE_CASES, payload, tmp_path)
+    mismatches = []
+    for tree, (text, values, current), got in zip(trees, CASES, results, strict=True):
+        value = evaluate(tree, values, current, TODAY)
+        expected = [tag(value), is_true(value)]
+        # Round-trip through JSON so both sides are compared as the same kinds of objects.
+        if json.loads(json.dumps(expected)) != got:
+            mismatches.append((text, values, current, expected, got))
+    assert not mismatches, f"{len(mismatches)} of {len(CASES)} differ, e.g. {mismatches[:3]}"
+
+
+def test_the_cases_cover_every_kind_of_result() -> None:
+    kinds = {type(evaluate(parse(t), v, c, TODAY)).__name__ for t, v, c in CASES}
+    assert {"bool", "float", "int", "str", "list", "dict"} <= kinds
+    outcomes = [evaluate(parse(t), v, c, TODAY) for t, v, c in CASES]
+    assert any(isinstance(o, float) and math.isnan(o) for o in outcomes)
+    assert sum(o is True for o in outcomes) > 50
+    assert sum(o is False for o in outcomes) > 50
+
+
+def question(name: str, relevant: str | None, *inputs: dict[str, Any]) -> dict[str, Any]:
+    """Describe one question wrapper of the pretend page."""
+    return {
+        "name": name,
+        "relevant": parse(relevant).to_json() if relevant else None,
+        "inputs": list(inputs),
+    }
+
+
+def test_page_script_hides_irrelevant_questions(node: str, tmp_path: Path) -> None:
+    page = {
+        # "age" is answered again on this page, so its earlier answer no longer counts.
+        "answers": {"sex": "female", "age": 12, "constructor": "x"},
+        "questions": [
+            question("age", None, {"name": "age", "type": "number", "value": "40"}),
+            question("school", "${age} < 18", {"name": "school", "value": "School 7"}),
+            question("school_year", "${school} != ''", {"name": "school_year", "value": "3"}),
+            question(
+                "langs",
+                None,
+                {"name": "langs", "type": "checkbox", "value": "kk"},
+                {"name": "langs", "type": "checkbox", "value": "ru", "checked": True},
+            ),
+            question("kk_level", "selected(${langs}, 'kk')", {"name": "kk_level"}),
+            question(
+                "residence",
+                None,
+                {"name": "residence-country", "value": "DE"},
+                {"name": "residence-region", "value": ""},
+                {"name": "residence-city", "value": "Berlin"},
+                {"name": "residence-lat", "value": "52.52"},  # not a part of the answer
+                {"name": "residence-regions_for", "value": "DE"},
+            ),
+            question("oblast", "${residence.country} = 'KZ'", {"name": "oblast"}),
+            question("berliner", "${residence} = 'DE Berlin'", {"name": "berliner"}),
+            question("mother", "${sex} = 'female'", {"name": "mother", "type": "radio"}),
+            question("odd", "${constructor} = 'x'", {"name": "odd"}),
+        ],
+        "steps": [
+            {"question": "age", "input": 0, "set": {"value": "15"}, "event": "input"},
+            {"question": "langs", "input": 0, "set": {"checked": True}, "event": "change"},
+            {"question": "residence", "input": 0, "set": {"value": "KZ"}, "event": "change"},
+            {"question": "age", "input": 0, "set": {"value": ""}, "event": "input"},
+        ],
+    }
+    seen = run_node(node, DRIVE_PAGE, page, tmp_path)
+    assert seen == [
+        # Age 40: no school, so the school year hides too although its box holds "3".
+        ["school", "school_year", "kk_level", "oblast"],
+        ["kk_level", "oblast"],  # age 15
+        ["oblast"],  # Kazakh ticked
+        ["berliner"],  # living in Kazakhstan
+        ["school", "school_year", "berliner"],  # age cleared: unanswered is not below 18
+    ]
