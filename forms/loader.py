@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from forms.expr import ExpressionError, Node, parse
 
+from forms.expr import ExpressionError, Node, parse
 from forms.i18n import N_, Gettext, identity
 from forms.schema import ROLES, Choice, Consent, Group, Question, Questionnaire
 from forms.types import QUESTION_TYPES
@@ -34,7 +34,9 @@ class Problem:
 
     def format(self, gettext: Gettext = identity) -> str:
         """Return ``file, where: message`` with the message translated by ``gettext``."""
-        return f"{self.file}, {self.where}: {gettext(self.message) % dict(self.params)}"
+        # "what" names a part of the file (label, relevant...): a msgid of its own.
+        params = {k: gettext(v) if k == "what" else v for k, v in self.params.items()}
+        return f"{self.file}, {self.where}: {gettext(self.message) % params}"
 
 
 class QuestionnaireError(ValueError):

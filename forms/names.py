@@ -1,19 +1,19 @@
 """Country and region names for the location and country questions, sorted for the reader.
 
 Country names come from CLDR (through Babel) in the page language; regions are ISO 3166-2
-subdivisions from pycountry, with pycountry's translations where it has them. Lists are sorted with
-ICU's collation for the language: plain ``sorted()`` puts Kazakh letters such as Ә, Қ, Ү last.
+subdivisions, named by :mod:`geo.places`. Lists are sorted with ICU's collation for the language:
+plain ``sorted()`` puts Kazakh letters such as Ә, Қ, Ү last.
 """
 
 from __future__ import annotations
 
-import gettext as gettext_module
 from functools import lru_cache
 
 import icu
 import pycountry
 
 from forms.i18n import cldr_locale
+from geo import places
 
 #: Codes in use that ISO 3166-1 has not assigned but CLDR names (Kosovo).
 EXTRA_COUNTRIES = ("XK",)
@@ -59,27 +59,16 @@ def country_choices(lang: str) -> tuple[tuple[str, str], ...]:
     return tuple(sort_names(list(country_names(lang).items()), lang))
 
 
-@lru_cache(maxsize=16)
-def _subdivision_translations(lang: str) -> gettext_module.NullTranslations:
-    base = cldr_locale(lang).language
-    return gettext_module.translation(
-        "iso3166-2", pycountry.LOCALES_DIR, languages=[lang.replace("-", "_"), base], fallback=True
-    )
-
-
 @lru_cache(maxsize=1024)
 def region_choices(country: str, lang: str) -> tuple[tuple[str, str], ...]:
-    """Return the ISO 3166-2 subdivisions of a country as ``(code, name)``, collated.
+    """Return the top-level ISO 3166-2 subdivisions of a country as ``(code, name)``, collated.
 
     Only top-level subdivisions are listed: a respondent picks a province or region, not a
-    district inside it.
+    district inside it. Names come from the place lists in :mod:`geo.places`.
     """
     if not country:
         return ()
-    translate = _subdivision_translations(lang).gettext
-    subdivisions = pycountry.subdivisions.get(country_code=country.upper()) or []
-    top = [s for s in subdivisions if not getattr(s, "parent_code", None)]
-    return tuple(sort_names([(s.code, translate(s.name)) for s in top], lang))
+    return tuple(places.regions(country.upper(), lang))
 
 
 def region_codes(country: str) -> frozenset[str]:

@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 
 from forms.expr import Node
-
 from forms.i18n import pick
 
 #: The semantic roles a questionnaire maps onto its questions; maps and profiles read these.

@@ -29,6 +29,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms import names
 from forms.i18n import N_, Gettext, identity
+from geo import places
 
 if TYPE_CHECKING:
     from forms.schema import Question, Questionnaire
@@ -411,13 +412,25 @@ class LocationType(QuestionType):
         elif not isinstance(region, str) or region not in names.region_codes(country):
             raise Invalid(N_("Choose a region of the country you chose."))
         city = raw.get("city")
+        city_id = None
         if _blank(city):
             city = None
         elif not isinstance(city, str) or len(city.strip()) > 200 or "\x00" in city:
             raise Invalid(N_("Use at most %(n)d characters."), n=200)
         else:
             city = " ".join(city.split())
-        return {"country": country, "region": region, "city": city, "geo": self.geo(raw)}
+            # Typed in any script ("Үрімжі", "乌鲁木齐", "Urumqi"), it is one listed place.
+            place = places.match_city(city, country, region)
+            if place is not None:
+                city_id = place.id
+                region = region or place.region
+        return {
+            "country": country,
+            "region": region,
+            "city": city,
+            "city_id": city_id,
+            "geo": self.geo(raw),
+        }
 
     def geo(self, raw: Mapping[str, Any]) -> list[float] | None:
         """Return ``[lat, lon]`` rounded to about 1 km, or None; bad values are dropped."""

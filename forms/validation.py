@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from forms.expr import Node, evaluate, is_true
-
 from forms.i18n import N_
 from forms.schema import Group, Question, Questionnaire
 from forms.types import QUESTION_TYPES, Context, Invalid

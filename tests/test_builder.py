@@ -74,6 +74,7 @@ def test_location_form_round_trip_and_region_list(questionnaire):
         "country": "KZ",
         "region": "KZ-75",
         "city": "Almaty",
+        "city_id": 1526384,  # matched to the GeoNames place
         "geo": [43.26, 76.93],
     }
     again = form_class(data=form_data(page, outcome.values))

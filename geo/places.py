@@ -1,0 +1,292 @@
+"""Place lists for answering "where do you live" without a map: regions, cities, name matching.
+
+Regions are ISO 3166-2 subdivisions (pycountry). Cities come from GeoNames (CC BY 4.0) through
+``geo/data/cities.json.gz``, built by ``python -m geo.build_places``; see ``geo/data/README.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import gettext
+import gzip
+import json
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import icu
+import numpy as np
+import pycountry
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+CITIES_FILE = DATA_DIR / "cities.json.gz"
+REGION_NAMES_FILE = DATA_DIR / "region_names.csv"
+EARTH_RADIUS_KM = 6371.0088
+#: Bump when normalise_name changes: the city file stores keys made by it, and a file with
+#: another version has its keys made afresh on loading (slow) until it is rebuilt.
+NORMALISATION_VERSION = 1
+
+
+@dataclass(frozen=True)
+class City:
+    """A populated place from GeoNames."""
+
+    id: int  #: GeoNames geonameid
+    name: str  #: GeoNames' main name, usually the local name in Latin letters
+    country: str  #: ISO 3166-1 alpha-2
+    region: str | None  #: top-level ISO 3166-2 code, None where GeoNames' admin1 has none
+    lat: float
+    lon: float
+    population: int
+
+
+# --- Name normalisation -------------------------------------------------------------------------
+
+#: Letters that differ between the Arabic, Persian, Urdu, Uyghur and Kazakh Arabic orthographies
+#: of one name: all hamza forms, yeh, kaf, alef and heh variants are folded together.
+_ARABIC_FOLDS = str.maketrans(
+    {
+        "\u0674": "\u0621",  # ٴ high hamza (Kazakh Arabic front-vowel mark) -> ء hamza
+        "\u0623": "\u0627",  # أ alef with hamza above -> ا alef
+        "\u0625": "\u0627",  # إ alef with hamza below -> ا
+        "\u0622": "\u0627",  # آ alef with madda -> ا
+        "\u0671": "\u0627",  # ٱ alef wasla -> ا
+        "\u06cc": "\u064a",  # ی Farsi yeh -> ي
+        "\u0649": "\u064a",  # ى alef maksura (Uyghur and Kazakh i) -> ي
+        "\u06d2": "\u064a",  # ے yeh barree -> ي
+        "\u06a9": "\u0643",  # ک keheh -> ك kaf
+        "\u06aa": "\u0643",  # ڪ swash kaf -> ك
+        "\u06c1": "\u0647",  # ہ heh goal -> ه
+        "\u0629": "\u0647",  # ة teh marbuta -> ه
+        "\u0640": None,  # tatweel
+    }
+)
+#: Latin letters that carry no combining mark to strip but are still "a letter with a mark".
+_LATIN_FOLDS = str.maketrans(
+    {"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ħ": "h"}
+)
+#: Apostrophe-like modifier letters that romanisations sprinkle in (Oʻrumchi, Nursultʻan).
+_APOSTROPHES = "\u02bb\u02bc\u02bd\u02be\u02bf\u02c8\u02ca\u02cb"
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+@functools.cache
+def _to_simplified() -> icu.Transliterator:
+    """Return ICU's traditional-to-simplified Chinese transliterator."""
+    return icu.Transliterator.createInstance("Traditional-Simplified")
+
+
+def _is_latin(char: str) -> bool:
+    """Return True for a Latin letter (Basic Latin to Latin Extended Additional)."""
+    code = ord(char)
+    return code < 0x0250 or 0x1E00 <= code <= 0x1EFF
+
+
+def normalise_name(text: str) -> str:
+    """Return the key under which a place name is matched, whatever its script or spelling."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if _HAN.search(text):
+        text = _to_simplified().transliterate(text)
+    text = text.translate(_ARABIC_FOLDS).translate(_LATIN_FOLDS)
+    kept: list[str] = []
+    base_is_latin = False
+    for char in unicodedata.normalize("NFD", text):
+        category = unicodedata.category(char)
+        if category.startswith("M"):
+            # Diacritics do not matter on Latin letters (Ürümqi = Urumqi); in other scripts they
+            # can be letters of their own (Devanagari vowel signs), except Arabic short vowels.
+            if base_is_latin or "\u064b" <= char <= "\u065f" or char == "\u0670":
+                continue
+        elif category[0] in "PSZC" or char in _APOSTROPHES:
+            continue
+        else:
+            base_is_latin = _is_latin(char)
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+# --- Loading ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Gazetteer:
+    """All cities, with arrays for nearest-city lookups."""
+
+    cities: tuple[City, ...]
+    alternate_names: tuple[tuple[str, ...], ...]
+    match_keys: tuple[tuple[str, ...], ...]
+    lat_rad: np.ndarray
+    lon_rad: np.ndarray
+
+
+@functools.cache
+def _gazetteer() -> _Gazetteer:
+    """Read the bundled city file once."""
+    with gzip.open(CITIES_FILE, "rt", encoding="utf-8") as handle:
+        data = json.load(handle)
+    fields = data["fields"]
+    fresh_keys = data.get("normalisation_version") != NORMALISATION_VERSION
+    cities: list[City] = []
+    alternates: list[tuple[str, ...]] = []
+    keys: list[tuple[str, ...]] = []
+    for row in data["cities"]:
+        record = dict(zip(fields, row, strict=True))
+        cities.append(
+            City(
+                id=record["geonameid"],
+                name=record["name"],
+                country=record["country"],
+                region=record["region"],
+                lat=record["lat"],
+                lon=record["lon"],
+                population=record["population"],
+            )
+        )
+        alternates.append(tuple(record["alternate_names"]))
+        if fresh_keys:
+            names = (record["name"], *record["alternate_names"])
+            keys.append(tuple({normalise_name(name) for name in names} - {""}))
+        else:
+            keys.append(tuple(record["match_keys"]))
+    return _Gazetteer(
+        cities=tuple(cities),
+        alternate_names=tuple(alternates),
+        match_keys=tuple(keys),
+        lat_rad=np.radians([city.lat for city in cities]),
+        lon_rad=np.radians([city.lon for city in cities]),
+    )
+
+
+@functools.cache
+def _name_index() -> dict[str, tuple[int, ...]]:
+    """Map the match key of every name and alternate name to the cities that bear it."""
+    index: dict[str, list[int]] = {}
+    for number, keys in enumerate(_gazetteer().match_keys):
+        for key in keys:
+            index.setdefault(key, []).append(number)
+    return {key: tuple(numbers) for key, numbers in index.items()}
+
+
+@functools.cache
+def _cities_by_country() -> dict[str, tuple[City, ...]]:
+    """Group the cities by country."""
+    grouped: dict[str, list[City]] = {}
+    for city in _gazetteer().cities:
+        grouped.setdefault(city.country, []).append(city)
+    return {country: tuple(cities) for country, cities in grouped.items()}
+
+
+# --- Regions ------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _curated_region_names() -> dict[tuple[str, str], str]:
+    """Read the project's own region names, keyed by (ISO 3166-2 code, locale)."""
+    with REGION_NAMES_FILE.open(encoding="utf-8", newline="") as handle:
+        return {(row["code"], row["locale"]): row["name"] for row in csv.DictReader(handle)}
+
+
+def _locale_chain(locale: str) -> list[str]:
+    """Return the locale and its fallbacks, most specific first (kk_Arab -> kk_Arab, kk)."""
+    parsed = icu.Locale(locale.replace("-", "_"))
+    language, script, region = parsed.getLanguage(), parsed.getScript(), parsed.getCountry()
+    chain = [locale.replace("-", "_")]
+    if language == "zh":
+        # iso-codes names its Chinese catalogs by region, CLDR by script.
+        chain.append("zh_TW" if script == "Hant" or region in ("TW", "HK", "MO") else "zh_CN")
+    likely_script = icu.Locale(language).addLikelySubtags().getScript()
+    if not script or script == likely_script:
+        # kk_Arab readers (China, Iran) may not read Cyrillic: they get English, not kk.
+        chain.append(language)
+    return list(dict.fromkeys(chain))
+
+
+@functools.cache
+def _iso_codes_translation(locale: str) -> gettext.NullTranslations:
+    """Return pycountry's (iso-codes') ISO 3166-2 catalog for the locale, or a null one."""
+    return gettext.translation(
+        "iso3166-2", pycountry.LOCALES_DIR, languages=_locale_chain(locale), fallback=True
+    )
+
+
+def region_name(code: str, locale: str = "en") -> str:
+    """Return the display name of an ISO 3166-2 subdivision in the locale, as best known."""
+    subdivision = pycountry.subdivisions.get(code=code)
+    if subdivision is None:
+        raise LookupError(f"unknown ISO 3166-2 code {code!r}")
+    curated = _curated_region_names()
+    for candidate in _locale_chain(locale):
+        if (code, candidate) in curated:
+            return curated[(code, candidate)]
+    translated = _iso_codes_translation(locale).gettext(subdivision.name)
+    if translated != subdivision.name:
+        return translated
+    return curated.get((code, "en"), subdivision.name)
+
+
+@functools.cache
+def _collator(locale: str) -> icu.Collator:
+    """Return an ICU collator for the locale."""
+    return icu.Collator.createInstance(icu.Locale(locale.replace("-", "_")))
+
+
+def regions(country: str, locale: str = "en") -> list[tuple[str, str]]:
+    """Return the top-level subdivisions of a country as (ISO 3166-2 code, name) in name order."""
+    subdivisions = pycountry.subdivisions.get(country_code=country.upper()) or []
+    named = [
+        (subdivision.code, region_name(subdivision.code, locale))
+        for subdivision in subdivisions
+        if subdivision.parent_code is None
+    ]
+    key = _collator(locale).getSortKey
+    return sorted(named, key=lambda item: (key(item[1]), item[0]))
+
+
+# --- Cities -------------------------------------------------------------------------------------
+
+
+def cities(country: str, region: str | None = None, locale: str = "en") -> list[City]:
+    """Return the cities of a country (or of one of its regions), sorted by name for the locale."""
+    found = _cities_by_country().get(country.upper(), ())
+    if region is not None:
+        found = tuple(city for city in found if city.region == region.upper())
+    key = _collator(locale).getSortKey
+    return sorted(found, key=lambda city: (key(city.name), -city.population, city.id))
+
+
+def match_city(text: str, country: str | None = None, region: str | None = None) -> City | None:
+    """Return the city a typed name most likely means, in any script, or None."""
+    gazetteer = _gazetteer()
+    index = _name_index()
+    # "Almaty, Kazakhstan": when the whole text is no name, try its first part.
+    for attempt in (text, text.split(",")[0]):
+        key = normalise_name(attempt)
+        candidates = [gazetteer.cities[number] for number in index.get(key, ())]
+        if country is not None:
+            candidates = [city for city in candidates if city.country == country.upper()]
+        if region is not None:
+            candidates = [city for city in candidates if city.region == region.upper()]
+        if candidates:
+            return max(candidates, key=lambda city: (city.population, -city.id))
+    return None
+
+
+def nearest_city(lat: float, lon: float, max_km: float = 50) -> City | None:
+    """Return the nearest city within max_km of a point, or None."""
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return None
+    gazetteer = _gazetteer()
+    lat_rad, lon_rad = math.radians(lat), math.radians(lon)
+    # Haversine distance to every city: a few ms for some ten thousand cities.
+    half_chord = (
+        np.sin((gazetteer.lat_rad - lat_rad) / 2) ** 2
+        + math.cos(lat_rad)
+        * np.cos(gazetteer.lat_rad)
+        * np.sin((gazetteer.lon_rad - lon_rad) / 2) ** 2
+    )
+    distances = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(half_chord, 0, 1)))
+    nearest = int(np.argmin(distances))
+    return gazetteer.cities[nearest] if distances[nearest] <= max_km else None

@@ -1,0 +1,204 @@
+"""Place lists: regions and cities to pick from, and typed city names matched in any script."""
+
+import dataclasses
+import gzip
+import json
+
+import pycountry
+import pytest
+
+from geo.places import (
+    CITIES_FILE,
+    NORMALISATION_VERSION,
+    City,
+    cities,
+    match_city,
+    nearest_city,
+    normalise_name,
+    region_name,
+    regions,
+)
+
+URUMQI_SPELLINGS = [
+    "Үрімжі",
+    "Urumqi",
+    "Ürümqi",
+    "URUMQI",
+    "乌鲁木齐",
+    "烏魯木齊",
+    "ئۈرۈمچى",
+    "Урумчи",
+]
+ALMATY_SPELLINGS = [
+    "Алматы",
+    "Almaty",
+    "almaty",
+    "Alma-Ata",
+    "Alma Ata",
+    "阿拉木图",
+    "阿拉木圖",
+    "ألماتي",
+]
+
+
+@pytest.mark.parametrize("text", URUMQI_SPELLINGS)
+def test_urumqi_in_every_script(text):
+    city = match_city(text)
+    assert (city.name, city.country, city.region) == ("Ürümqi", "CN", "CN-XJ")
+
+
+@pytest.mark.parametrize("text", ALMATY_SPELLINGS)
+def test_almaty_in_every_script(text):
+    city = match_city(text)
+    assert (city.name, city.country) == ("Almaty", "KZ")
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "country"),
+    [
+        ("Өлгий", "Ölgii", "MN"),
+        ("Olgii", "Ölgii", "MN"),
+        ("İstanbul", "Istanbul", "TR"),
+        ("Стамбул", "Istanbul", "TR"),
+        ("Астана", "Astana", "KZ"),
+        ("Nur-Sultan", "Astana", "KZ"),
+        ("伊宁", "Ghulja", "CN"),
+        ("  almaty ,  Kazakhstan ", "Almaty", "KZ"),
+    ],
+)
+def test_other_diaspora_cities(text, name, country):
+    city = match_city(text)
+    assert (city.name, city.country) == (name, country)
+
+
+def test_ambiguous_name_prefers_the_most_populous():
+    # Many places are called Alexandria; without a country the Egyptian city wins.
+    assert match_city("Alexandria").country == "EG"
+    assert match_city("Alexandria", country="US").country == "US"
+
+
+def test_country_and_region_filters():
+    assert match_city("Almaty", country="CN") is None
+    assert match_city("Almaty", country="kz", region="KZ-75").name == "Almaty"
+    assert match_city("Almaty", country="KZ", region="KZ-19") is None
+
+
+def test_unknown_or_empty_text_matches_nothing():
+    assert match_city("Qwxzyplok") is None
+    assert match_city("") is None
+    assert match_city(" - ") is None
+
+
+def test_arabic_hamza_yeh_and_kaf_variants_are_equal():
+    assert normalise_name("\u0674\u0627") == normalise_name("\u0621\u0627")  # ٴ and ء
+    assert normalise_name("الماتی") == normalise_name("الماتى") == normalise_name("الماتي")
+    assert normalise_name("کابل") == normalise_name("كابل")
+
+
+def test_latin_diacritics_case_and_punctuation_do_not_matter():
+    assert normalise_name("Ürümqi") == normalise_name("urumqi")
+    assert normalise_name("Oʻrumchi") == normalise_name("O'rumchi") == normalise_name("Orumchi")
+    assert normalise_name("Alma-Ata") == normalise_name("alma ata")
+
+
+def test_kazakh_and_russian_letters_stay_distinct():
+    # Ә, Қ, Ө, Ү, І are letters of their own, not А, К, О, У, И with a mark.
+    assert normalise_name("Қала") != normalise_name("Кала")
+    assert normalise_name("Өлгий") != normalise_name("Олгий")
+    assert normalise_name("Й") != normalise_name("И")
+
+
+@pytest.mark.parametrize(
+    ("locale", "name"),
+    [("kk", "Алматы облысы"), ("ru", "Алматинская область"), ("en", "Almaty Region")],
+)
+def test_kazakhstan_regions_include_almaty_region(locale, name):
+    assert ("KZ-19", name) in regions("KZ", locale)
+
+
+def test_kazakhstan_has_all_its_top_level_regions():
+    codes = {code for code, _ in regions("KZ")}
+    expected = {s.code for s in pycountry.subdivisions.get(country_code="KZ") if not s.parent_code}
+    assert codes == expected
+    assert {"KZ-19", "KZ-75", "KZ-71", "KZ-33", "KZ-10", "KZ-62"} <= codes
+
+
+def test_regions_are_sorted_with_the_locale_collation():
+    names = [name for _, name in regions("KZ", "kk")]
+    # Kazakh order puts Ақ... before Ал... and Ұ before Ш, unlike code point order.
+    assert names.index("Ақмола облысы") < names.index("Алматы облысы")
+    assert names.index("Ұлытау облысы") < names.index("Шығыс Қазақстан облысы")
+    assert names != sorted(names)
+
+
+def test_region_names_fall_back_sensibly():
+    assert region_name("CN-XJ", "kk") == "Шыңжаң Ұйғыр автономиялық ауданы"
+    assert region_name("KZ-19", "kk_Arab") == "Almaty Region"  # not Cyrillic for Arabic readers
+    assert region_name("CN-GD", "zh_Hans") == "广东省"  # from iso-codes' catalog
+    assert region_name("TR-34", "en") == "İstanbul"
+    with pytest.raises(LookupError):
+        region_name("KZ-99")
+
+
+def test_regions_of_unknown_country_is_empty():
+    assert regions("QQ") == []
+
+
+def test_cities_of_a_region():
+    almaty_region = cities("KZ", "KZ-19", locale="kk")
+    assert almaty_region
+    assert {city.region for city in almaty_region} == {"KZ-19"}
+    assert "Almaty" not in {city.name for city in almaty_region}  # a city region of its own
+    assert "Almaty" in {city.name for city in cities("kz")}
+
+
+def test_cities_are_sorted_by_name():
+    names = [city.name for city in cities("MN")]
+    # Collation, not code points: Ö sorts with O (before U), ü with u.
+    assert names.index("Ölgii") < names.index("Ulaangom")
+    assert names.index("Dzüünharaa") < names.index("Dzuunmod")
+    assert names[0] == "Altai"
+
+
+def test_city_is_frozen():
+    city = match_city("Almaty")
+    assert isinstance(city, City)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        city.name = "Verny"
+
+
+def test_nearest_city_to_a_point_in_almaty():
+    assert nearest_city(43.26, 76.93).name == "Almaty"
+    assert nearest_city(43.80, 87.58).name == "Ürümqi"
+    assert nearest_city(48.97, 89.96).name == "Ölgii"
+
+
+def test_nearest_city_respects_the_distance_limit():
+    assert nearest_city(0.0, -30.0) is None  # mid-Atlantic
+    assert nearest_city(43.26, 76.93, max_km=0.01) is None
+    assert nearest_city(float("nan"), 0.0) is None
+
+
+def test_city_file_is_compact_attributed_and_current():
+    assert CITIES_FILE.stat().st_size < 5_000_000
+    with gzip.open(CITIES_FILE, "rt", encoding="utf-8") as handle:
+        data = json.load(handle)
+    assert "GeoNames" in data["attribution"]
+    assert "CC BY" in data["attribution"]
+    assert data["normalisation_version"] == NORMALISATION_VERSION
+    fields = data["fields"]
+    rows = [dict(zip(fields, row, strict=True)) for row in data["cities"][::997]]
+    for row in rows:
+        names = [row["name"], *row["alternate_names"]]
+        assert set(row["match_keys"]) == {normalise_name(name) for name in names} - {""}
+
+
+def test_every_city_region_is_a_top_level_iso_subdivision():
+    codes = {
+        city.region for country in ("KZ", "CN", "MN", "RU", "TR", "UZ") for city in cities(country)
+    }
+    codes.discard(None)
+    for code in codes:
+        subdivision = pycountry.subdivisions.get(code=code)
+        assert subdivision is not None
+        assert subdivision.parent_code is None
