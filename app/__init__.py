@@ -73,16 +73,18 @@ def instance_secret(path: Path) -> str:
 
 def register_extensions(app: Flask) -> None:
     from app import db as database
-    from app.extensions import babel, csrf, db, limiter, migrate
-    from app.i18n import select_locale
+    from app.extensions import csrf, db, limiter, migrate
+    from app.i18n import init_babel
 
     db.init_app(app)
     with app.app_context():
         database.tune_engine(db.engine, app.config)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
-    babel.init_app(app, locale_selector=select_locale)
+    init_babel(app)
     csrf.init_app(app)
-    redis_url = app.config.get("REDIS_URL")
+    # ATLAS_REDIS_URL wins; the bare REDIS_URL that hosting platforms set is the fallback.
+    redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL")
+    app.config["REDIS_URL"] = redis_url
     app.config["RATELIMIT_STORAGE_URI"] = redis_url or "memory://"
     limiter.init_app(app)
     if not redis_url and not app.testing:

@@ -12,6 +12,8 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from app import ROOT
+from app.jobs import enqueue_command, worker
+from app.ops import backup, restore
 from forms.loader import QuestionnaireError
 
 
@@ -44,6 +46,26 @@ def load_questionnaire(paths: tuple[Path, ...]) -> None:
         state = "new version" if created else "unchanged"
         click.echo(f"{file.name}: {version.survey.slug} v{version.number} ({state})")
     if failed:
+        sys.exit(1)
+
+
+atlas.add_command(backup)
+atlas.add_command(restore)
+atlas.add_command(worker)
+atlas.add_command(enqueue_command)
+
+
+@atlas.command("check-translations")
+@click.option("--lang", "languages", multiple=True, help="Only these languages (BCP 47).")
+@with_appcontext
+def check_translations_command(languages: tuple[str, ...]) -> None:
+    """List missing, fuzzy and unreviewed UI strings and questionnaire labels, per language.
+
+    Exits with status 1 when a published questionnaire lacks a label in a language it offers.
+    """
+    from app.translations_check import check_translations
+
+    if not check_translations(list(languages) or None, echo=click.echo):
         sys.exit(1)
 
 
@@ -87,17 +109,29 @@ def update() -> None:
     """Extract, then merge new strings into every language's catalog."""
     extract.callback()  # type: ignore[misc]
     _pybabel("update", "-i", POT, "-d", "translations", "--no-wrap", "--no-fuzzy-matching")
+    _latin_kazakh()
+
+
+def _latin_kazakh() -> None:
+    """Regenerate the kk_Latn catalog from kk (it is never edited by hand)."""
+    from forms.translit import transliterate_catalog
+
+    source = ROOT / "translations" / "kk" / "LC_MESSAGES" / "messages.po"
+    transliterate_catalog(source, ROOT / "translations" / "kk_Latn" / "LC_MESSAGES" / "messages.po")
 
 
 @translate.command()
 def compile() -> None:  # noqa: A001 - the command's name is the verb users type
-    """Compile the catalogs to .mo files."""
+    """Generate kk_Latn from kk, then compile the catalogs to .mo files."""
+    _latin_kazakh()
     _pybabel("compile", "-d", "translations", "--statistics")
 
 
 @translate.command()
 @click.argument("lang")
 def init(lang: str) -> None:
-    """Start a catalog for a new language (then add it to LANGUAGES)."""
+    """Start a catalog for a new language (then add it to LANGUAGES); see translations/STATUS.md."""
+    if lang.replace("_", "-") == "kk-Latn":
+        raise click.ClickException("kk-Latn is generated from kk by `flask translate compile`")
     extract.callback()  # type: ignore[misc]
     _pybabel("init", "-i", POT, "-d", "translations", "-l", lang.replace("-", "_"), "--no-wrap")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-#: Languages the site offers, as BCP 47 tags, in the order of the language switcher.
-LANGUAGES = ["kk", "ru", "en"]
+#: Languages the site offers, as BCP 47 tags, in the order of the language switcher. Each needs a
+#: catalog in translations/<tag with _> (`flask --app wsgi translate init TAG`); kk-Latn's catalog
+#: is generated from kk's (forms/translit.py). See translations/STATUS.md.
+LANGUAGES = ["kk", "kk-Latn", "kk-Arab", "ru", "en", "zh-Hans", "tr", "mn", "uz-Latn"]
 DEFAULT_LANGUAGE = "kk"
 
 #: The database; ``DATABASE_URL`` in the environment wins. None means instance/atlas.db.

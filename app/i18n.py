@@ -6,10 +6,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from babel import negotiate_locale
-from flask import current_app, g, request, session
-from flask_babel import refresh
+from babel import support
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import Domain, get_babel, refresh
 
-from forms.i18n import cldr_locale
+from forms.i18n import cldr_locale, format_locale
 
 #: Each language offered by its own name in its own script (the same in every UI language).
 ENDONYMS = {
@@ -75,9 +76,62 @@ def current_language() -> str:
     return lang
 
 
+def catalog_name(lang: str) -> str:
+    """Return the directory of a language's catalog in translations/: ``kk-Latn`` -> ``kk_Latn``."""
+    return lang.replace("-", "_")
+
+
 def select_locale() -> str:
-    """Return the catalog name for Flask-Babel: ``kk-Latn`` -> ``kk_Latn``."""
-    return current_language().replace("-", "_")
+    """Return the CLDR locale for dates and numbers (Flask-Babel's ``get_locale``).
+
+    This is not the catalog: CLDR has no Latin Kazakh, so ``kk-Latn`` formats dates and numbers
+    as ``kk`` while :class:`CatalogDomain` serves the ``kk_Latn`` catalog.
+    """
+    return format_locale(current_language())
+
+
+class CatalogDomain(Domain):
+    """Flask-Babel's message domain, choosing the catalog by language tag, not by CLDR locale.
+
+    Flask-Babel loads the catalog of ``get_locale()``, and ``Locale.parse("kk_Latn")`` silently
+    gives Cyrillic ``kk``, so the Latin catalog would never be served. Here the catalog is
+    looked up by the page's language tag, with the bare language as the fallback.
+    """
+
+    def get_translations(self) -> support.NullTranslations:
+        """Return the merged catalogs of this request's language (cached per language)."""
+        if not g:
+            return support.NullTranslations()
+        if has_request_context():
+            lang = current_language()
+        else:  # a CLI command: the language set with set_language(), else the source text
+            lang = g.get("lang")
+            if lang is None:
+                return support.NullTranslations()
+        name = catalog_name(lang)
+        directories = tuple(self.translation_directories)
+        key = (name, self.domain[0], directories)
+        translations = self.cache.get(key)
+        if translations is None:
+            translations = support.Translations()
+            for index, dirname in enumerate(directories):
+                domain = self.domain[0] if len(self.domain) == 1 else self.domain[index]
+                catalog = support.Translations.load(dirname, [name], domain)
+                translations.merge(catalog)
+                if hasattr(catalog, "plural"):  # merge() does not copy the plural rule
+                    translations.plural = catalog.plural
+            self.cache[key] = translations
+        return translations
+
+
+def init_babel(app: Flask) -> None:
+    """Bind Flask-Babel: dates and numbers from :func:`select_locale`, text from the catalog."""
+    from app.extensions import babel
+
+    babel.init_app(app, locale_selector=select_locale)
+    # Babel.domain_instance is a cached property: give it our domain once, for every app.
+    if not isinstance(babel.__dict__.get("domain_instance"), CatalogDomain):
+        babel.domain_instance = CatalogDomain(domain=get_babel(app).default_domain)
 
 
 def text_direction(lang: str) -> str:

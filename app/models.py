@@ -147,11 +147,17 @@ class Response(db.Model):
     country: Mapped[str | None] = mapped_column(String(2), index=True)
     #: ISO 3166-2 code.
     region: Mapped[str | None] = mapped_column(String(8))
-    #: As typed, or the matched place's name.
+    #: The matched GeoNames place's name, else the text as typed.
     city: Mapped[str | None] = mapped_column(String(200))
+    #: GeoNames id of the matched place.
+    city_id: Mapped[int | None] = mapped_column(Integer)
     #: Rounded to 2 decimals (about 1 km) before storing.
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
+    #: The country the coordinates fall in, assigned once at submission.
+    geo_country: Mapped[str | None] = mapped_column(String(2))
+    #: True when the coordinates disagree with the chosen country: flagged, never overwritten.
+    geo_mismatch: Mapped[bool | None] = mapped_column(Boolean)
     sex: Mapped[str | None] = mapped_column(String(32), index=True)
     age_band: Mapped[str | None] = mapped_column(String(8), index=True)
     citizenship: Mapped[str | None] = mapped_column(String(2), index=True)

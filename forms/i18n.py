@@ -40,6 +40,19 @@ def cldr_locale(tag: str) -> Locale:
     return Locale.parse("en")
 
 
+def format_locale(tag: str) -> str:
+    """Return the CLDR locale name used for dates and numbers in a BCP 47 language.
+
+    Where CLDR lacks the requested script (``kk-Latn``), the bare language is used (``kk``).
+    """
+    locale = cldr_locale(tag)
+    parts = tag.replace("-", "_").split("_")
+    scripts = [p for p in parts[1:] if len(p) == 4]
+    if scripts and locale.script and locale.script != scripts[0]:
+        return locale.language
+    return str(locale)
+
+
 def pick(texts: Mapping[str, str] | None, lang: str, fallback: str | None = None) -> str:
     """Return the text for ``lang`` from a per-language mapping, or the fallback language's."""
     if not texts:

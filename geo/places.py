@@ -257,6 +257,16 @@ def cities(country: str, region: str | None = None, locale: str = "en") -> list[
     return sorted(found, key=lambda city: (key(city.name), -city.population, city.id))
 
 
+@functools.cache
+def _cities_by_id() -> dict[int, City]:
+    return {city.id: city for city in _gazetteer().cities}
+
+
+def city_by_id(geoname_id: int) -> City | None:
+    """Return the city with this GeoNames id, or None."""
+    return _cities_by_id().get(geoname_id)
+
+
 def match_city(text: str, country: str | None = None, region: str | None = None) -> City | None:
     """Return the city a typed name most likely means, in any script, or None."""
     gazetteer = _gazetteer()

@@ -158,6 +158,24 @@ def test_concurrent_different_submissions_all_stored(app, db):
     assert stored(db) == 12
 
 
+def test_coordinates_that_disagree_with_the_country_are_flagged_not_overwritten(client, db):
+    payload = body()
+    payload["answers"]["residence"] = {"country": "UZ", "geo": [43.2567, 76.9286]}  # Almaty
+    assert client.post(URL, json=payload).status_code == 201
+    row = db.session.scalar(select(Response))
+    assert (row.country, row.geo_country, row.geo_mismatch) == ("UZ", "KZ", True)
+
+
+def test_places_for_the_page_script(client):
+    cities = client.get("/api/v1/places/cities?country=KZ&region=KZ-75&lang=en").json["cities"]
+    assert cities == ["Almaty"]
+    assert "Ürümqi" in client.get("/api/v1/places/cities?country=CN&region=CN-XJ").json["cities"]
+    nearest = client.get("/api/v1/places/nearest?lat=43.25&lon=76.95").json
+    assert (nearest["city"], nearest["country"], nearest["region"]) == ("Almaty", "KZ", "KZ-75")
+    assert client.get("/api/v1/places/nearest?lat=0&lon=-30").json["city"] is None
+    assert client.get("/api/v1/places/nearest?lat=x&lon=1").status_code == 400
+
+
 def test_region_list_for_the_page_script(client):
     response = client.get("/api/v1/places/regions?country=kz&lang=kk")
     codes = [r["code"] for r in response.json["regions"]]

@@ -54,8 +54,12 @@ def test_complete_survey_stores_one_response_with_role_columns(client, db):
     assert len(code.replace("-", "")) == 26  # 128 bits in base32
     assert count(db) == 1
     stored = db.session.scalar(select(Response))
-    assert (stored.country, stored.region, stored.city) == ("CN", "CN-XJ", "Үрімжі")
+    # The typed Kazakh name is kept in the answers and matched to the GeoNames place.
+    assert stored.answers["residence"]["city"] == "Үрімжі"
+    assert (stored.country, stored.region, stored.city) == ("CN", "CN-XJ", "Ürümqi")
+    assert stored.city_id == 1529102
     assert (stored.lat, stored.lon) == (43.83, 87.62)  # rounded to about 1 km
+    assert (stored.geo_country, stored.geo_mismatch) == ("CN", False)
     assert (stored.sex, stored.age_band, stored.citizenship) == ("female", "25-34", "CN")
     assert stored.language == "kk" and stored.consent_version == "1"
     assert stored.answers["skills"] == ["teaching", "healthcare"]  # the list's order

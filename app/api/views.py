@@ -19,6 +19,7 @@ from app.survey import services
 from forms import names
 from forms.types import Context
 from forms.validation import check_response
+from geo import places
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -105,3 +106,28 @@ def regions() -> Any:
         country=country,
         regions=[{"code": c, "name": n} for c, n in names.region_choices(country, lang[:16])],
     )
+
+
+@bp.route("/places/cities")
+def cities() -> Any:
+    """List city names of a region (or country) for the city field's suggestions."""
+    country = (request.args.get("country") or "")[:2]
+    region = request.args.get("region") or None
+    lang = (request.args.get("lang") or current_app.config["DEFAULT_LANGUAGE"])[:16]
+    return jsonify(cities=services.city_suggestions(country, region, lang))
+
+
+@bp.route("/places/nearest")
+def nearest() -> Any:
+    """Name the nearest listed place to rounded device coordinates (offline, no map service)."""
+    try:
+        lat = round(float(request.args.get("lat", "")), 2)
+        lon = round(float(request.args.get("lon", "")), 2)
+    except ValueError:
+        return jsonify(error=_("Send lat and lon as numbers."), status=400), 400
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return jsonify(error=_("Send lat and lon as numbers."), status=400), 400
+    place = places.nearest_city(lat, lon)
+    if place is None:
+        return jsonify(city=None)
+    return jsonify(city=place.name, country=place.country, region=place.region)

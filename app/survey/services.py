@@ -20,8 +20,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Draft, Response, Survey, SurveyVersion, WithdrawnSubmission, utcnow
+from forms import names
 from forms.loader import load_document, load_path
 from forms.schema import Questionnaire
+from geo import boundaries, places
 
 #: Age bands used everywhere an age is published.
 AGE_BANDS = ((16, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 200))
@@ -128,6 +130,21 @@ def is_accepting(
     return survey.is_open and questionnaire.is_open_on(today or dt.date.today())
 
 
+# -- places ---------------------------------------------------------------------------------
+
+#: At most this many city suggestions per region (the most populous, then sorted by name).
+CITY_SUGGESTIONS = 300
+
+
+def city_suggestions(country: str, region: str | None, lang: str) -> list[str]:
+    """Return city names to suggest for a country or region, by population, then collated."""
+    if not country or country.upper() not in names.country_codes():
+        return []
+    found = places.cities(country.upper(), region.upper()[:8] if region else None, lang)
+    keep = {c.id for c in sorted(found, key=lambda c: -c.population)[:CITY_SUGGESTIONS]}
+    return list(dict.fromkeys(c.name for c in found if c.id in keep))
+
+
 # -- drafts -----------------------------------------------------------------------------------
 
 
@@ -220,17 +237,29 @@ def role_columns(questionnaire: Questionnaire, answers: dict[str, Any]) -> dict[
         return value
 
     geo = role("geopoint")
+    country = role("residence_country")
+    lat = lon = geo_country = mismatch = None
     if isinstance(geo, list) and len(geo) == 2:
         lat, lon = geo
-    else:
-        lat = lon = None
+        geo_country = boundaries.assign_countries([lat], [lon])[0]
+        mismatch = bool(country) and not boundaries.check_country(country, lat, lon)
     city = role("residence_city")
+    city_id = None
+    target = questionnaire.role_question("residence_city")
+    place_answer = answers.get(target[0]) if target else None
+    if isinstance(place_answer, dict) and place_answer.get("city_id"):
+        city_id = place_answer["city_id"]
+        place = places.city_by_id(city_id)
+        city = place.name if place else city
     return {
-        "country": role("residence_country"),
+        "country": country,
         "region": role("residence_region"),
         "city": city[:200] if isinstance(city, str) else None,
+        "city_id": city_id,
         "lat": lat,
         "lon": lon,
+        "geo_country": geo_country,
+        "geo_mismatch": mismatch,
         "sex": _short(role("sex")),
         "age_band": age_band(role("age")),
         "citizenship": role("citizenship"),

@@ -30,6 +30,12 @@ from forms.validation import check_group, check_response, drop_irrelevant, holds
 bp = Blueprint("survey", __name__)
 
 
+@bp.app_template_global()
+def city_suggestions(country: str | None, region: str | None) -> list[str]:
+    """Return the city names the location question suggests (a datalist; typing stays free)."""
+    return services.city_suggestions(country or "", region, g.get("lang") or "en")
+
+
 class ConsentForm(FlaskForm):
     agree = BooleanField(_l("I have read this and agree to take part."))
     lang = HiddenField()

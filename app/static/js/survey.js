@@ -9,10 +9,28 @@
   }
   function round2(x) { return Math.round(x * 100) / 100; }
 
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); });
+  }
+
   function wireLocation(box, lang) {
     var country = box.querySelector("[data-role=country]");
     var region = box.querySelector("[data-role=region]");
+    var city = box.querySelector("input[name$='-city']");
+    var cities = box.querySelector("[data-role=cities]");
     var regionsFor = box.querySelector("input[name$='-regions_for']");
+    function loadCities() {
+      if (!cities) return;
+      getJSON("/api/v1/places/cities?country=" + encodeURIComponent(country.value) +
+              "&region=" + encodeURIComponent(region.value) + "&lang=" + encodeURIComponent(lang))
+        .then(function (data) {
+          cities.textContent = "";
+          data.cities.forEach(function (name) {
+            var opt = document.createElement("option"); opt.value = name; cities.appendChild(opt);
+          });
+        }).catch(function () {});
+    }
+    if (region) region.addEventListener("change", loadCities);
     if (country && region) {
       country.addEventListener("change", function () {
         var code = country.value;
@@ -27,6 +45,7 @@
             });
             region.value = "";
             if (regionsFor) regionsFor.value = code;
+            loadCities();
           }).catch(function () { /* the server redraws the list when the page is sent */ });
       });
     }
@@ -40,6 +59,10 @@
       navigator.geolocation.getCurrentPosition(function (pos) {
         lat.value = round2(pos.coords.latitude); lon.value = round2(pos.coords.longitude);
         done.hidden = false;
+        // Name the nearest listed place from the app's own offline list; no map service.
+        getJSON("/api/v1/places/nearest?lat=" + lat.value + "&lon=" + lon.value).then(function (p) {
+          if (p.city && city && !city.value) city.value = p.city;
+        }).catch(function () {});
       }, function () { failed.hidden = false; }, { enableHighAccuracy: false, timeout: 15000, maximumAge: 600000 });
     });
     box.querySelector("[data-role=forget]").addEventListener("click", function () {
