@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 #: The checkout: templates, translations and bundled questionnaires are found from here.
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +74,7 @@ def instance_secret(path: Path) -> str:
 
 def register_extensions(app: Flask) -> None:
     from app import db as database
-    from app.extensions import csrf, db, limiter, migrate
+    from app.extensions import csrf, db, limiter, login, migrate
     from app.i18n import init_babel
 
     db.init_app(app)
@@ -82,6 +83,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     init_babel(app)
     csrf.init_app(app)
+    login.init_app(app)
+    login.login_view = "accounts.login_page"
+    login.login_message = _l("Please sign in to see this page.")
     # ATLAS_REDIS_URL wins; the bare REDIS_URL that hosting platforms set is the fallback.
     redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL")
     app.config["REDIS_URL"] = redis_url
@@ -92,6 +96,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.accounts import bp as accounts_bp
     from app.api import bp as api_bp
     from app.extensions import csrf
     from app.main import bp as main_bp
@@ -102,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(survey_bp)
     csrf.exempt(api_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
     app.register_blueprint(survey_bp)
     app.register_blueprint(api_bp)
 
@@ -126,3 +132,6 @@ def register_hooks(app: Flask) -> None:
     app.before_request(refuse_nul_bytes)
     app.after_request(set_security_headers)
     app.context_processor(inject_language)
+    from app.accounts.access import workspace_menu
+
+    app.add_template_global(workspace_menu)

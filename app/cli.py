@@ -57,16 +57,84 @@ atlas.add_command(enqueue_command)
 
 @atlas.command("check-translations")
 @click.option("--lang", "languages", multiple=True, help="Only these languages (BCP 47).")
+@click.option("--limit", type=int, default=None, help="List at most N strings of each kind.")
 @with_appcontext
-def check_translations_command(languages: tuple[str, ...]) -> None:
+def check_translations_command(languages: tuple[str, ...], limit: int | None) -> None:
     """List missing, fuzzy and unreviewed UI strings and questionnaire labels, per language.
 
     Exits with status 1 when a published questionnaire lacks a label in a language it offers.
     """
     from app.translations_check import check_translations
 
-    if not check_translations(list(languages) or None, echo=click.echo):
+    if not check_translations(list(languages) or None, echo=click.echo, limit=limit):
         sys.exit(1)
+
+
+@atlas.command("create-org")
+@click.argument("slug")
+@click.option("--name", required=True, help="The organisation's name.")
+@click.option("--country", help="ISO 3166-1 alpha-2 code of the country it works in.")
+@click.option("--contact", help="A contact address.")
+@with_appcontext
+def create_org(slug: str, name: str, country: str | None, contact: str | None) -> None:
+    """Create an organisation (a diaspora association or partner body)."""
+    from app.accounts.services import AccountError, create_organisation
+    from forms.names import country_codes
+
+    if country and country.upper() not in country_codes():
+        raise click.BadParameter("not an ISO 3166-1 alpha-2 code", param_hint="--country")
+    names = {lang: name for lang in current_app.config["LANGUAGES"]}
+    try:
+        org = create_organisation(slug, names, country.upper() if country else None, contact)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"organisation {org.slug} created")
+
+
+@atlas.command("create-user")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["admin", "analyst", "coordinator"]))
+@click.option("--org", "org_slug", help="The organisation's short name (coordinators).")
+@with_appcontext
+def create_user_command(email: str, role: str, org_slug: str | None) -> None:
+    """Create a user; the password is read from standard input."""
+    from sqlalchemy import select
+
+    from app.accounts.models import Organisation
+    from app.accounts.services import AccountError, create_user
+    from app.extensions import db
+
+    org = None
+    if org_slug:
+        org = db.session.scalar(select(Organisation).filter_by(slug=org_slug))
+        if org is None:
+            raise click.BadParameter("no such organisation", param_hint="--org")
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        user = create_user(email, password, role, org)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"user {user.email} ({user.role}) created")
+
+
+@atlas.command("ensure-admin")
+@with_appcontext
+def ensure_admin() -> None:
+    """Create the first admin with a one-time password when no user exists yet."""
+    from app.accounts.services import ensure_first_admin
+
+    created = ensure_first_admin()
+    if created:
+        email, password = created
+        click.echo("")
+        click.echo("  First admin account created. This password is shown once:")
+        click.echo(f"    email:    {email}")
+        click.echo(f"    password: {password}")
+        click.echo("  Sign in at /account/login and choose your own password.")
+        click.echo("")
 
 
 @click.group()

@@ -25,6 +25,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 #: Off only for plain-HTTP local runs (`make run` turns it off).
 SESSION_COOKIE_SECURE = True
 PERMANENT_SESSION_LIFETIME = 12 * 3600
+#: Workspace sessions end after 30 minutes without a request, and 12 hours after sign-in.
+SESSION_IDLE_TIMEOUT = 30 * 60
+SESSION_ABSOLUTE_TIMEOUT = 12 * 3600
 
 #: The public address used in links, QR codes and e-mails; never taken from the Host header.
 BASE_URL = "http://127.0.0.1:5000"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from babel import negotiate_locale
-from babel import support
+from babel import negotiate_locale, support
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Domain, get_babel, refresh
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -22,6 +22,19 @@ from app.extensions import db as _db
 
 ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 BUNDLED = ROOT / "forms" / "questionnaires" / "kazakh-diaspora.yaml"
+
+
+class FreshClient(FlaskClient):
+    """A test client whose every request starts with an empty ``g``, as in production.
+
+    Tests that hold an app context (the ``db`` fixture) share it with the client's requests,
+    so per-request caches on ``g`` (the signed-in user, the language) would leak between them.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
 
 
 def _server_url() -> str:
@@ -73,7 +86,11 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "RATELIMIT_ENABLED": False,
         }
     )
+    from app.extensions import limiter
+
+    app.test_client_class = FreshClient
     with app.app_context():
+        limiter.reset()  # counters live in the process's memory: start every test from zero
         _clear()
         from app.survey.services import load_questionnaire_file
 

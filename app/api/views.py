@@ -7,14 +7,18 @@ withdrawn, 422 with per-question errors, 400 for malformed JSON, 413 when too la
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask_babel import gettext as _
+from sqlalchemy import select
 
-from app.extensions import limiter
+from app.api.openapi import openapi_document
+from app.extensions import db, limiter
 from app.i18n import set_language
+from app.models import Survey
 from app.survey import services
 from forms import names
 from forms.types import Context
@@ -26,6 +30,19 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def _error(status: int, message: str, **extra: Any) -> Any:
     return jsonify(error=message, status=status, **extra), status
+
+
+def _storable(body: Any) -> bool:
+    """Return whether every string in a parsed body is valid Unicode.
+
+    JSON escapes can spell lone surrogates (``"\\ud800"``), which Python parses but no database
+    or UTF-8 encoder accepts; such a body is as malformed as a syntax error.
+    """
+    try:
+        json.dumps(body, ensure_ascii=False).encode()
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
 
 
 def _submission_limit() -> str:
@@ -43,8 +60,11 @@ def submit(slug: str) -> Any:
     questionnaire = services.questionnaire_of(version)
     if not request.is_json:
         return _error(400, _("Send the response as JSON (Content-Type: application/json)."))
-    body = request.get_json(silent=True)
-    if body is None:
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the parser's stack: as malformed as any
+        body = None
+    if body is None or not _storable(body):
         return _error(400, _("The body is not valid JSON."))
     if not isinstance(body, dict):
         return _error(400, _("The body must be a JSON object."))
@@ -93,6 +113,19 @@ def submit(slug: str) -> Any:
         receipt=stored.receipt,
         status="created" if stored.created else "duplicate",
     ), (201 if stored.created else 200)
+
+
+@bp.route("/openapi.json")
+def openapi() -> Any:
+    """Describe this API in OpenAPI 3.1, with the questions of every open survey."""
+    questionnaires = []
+    for survey in db.session.scalars(select(Survey).order_by(Survey.slug)):
+        version = services.latest_version(survey)
+        if version is not None:
+            questionnaire = services.questionnaire_of(version)
+            if services.is_accepting(survey, questionnaire):
+                questionnaires.append(questionnaire)
+    return jsonify(openapi_document(questionnaires, current_app.config["BASE_URL"]))
 
 
 @bp.route("/places/regions")

@@ -1,0 +1,219 @@
+"""Accounts: passwords, sign-in with throttling, server-side sessions, the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_request_context, request, session
+from flask_login import current_user
+from limits import parse
+from sqlalchemy import func, select
+
+from app.accounts.models import ROLES, AuditEvent, LoginSession, Organisation, User
+from app.extensions import db, limiter
+from app.models import utcnow
+from forms.i18n import N_
+
+MIN_PASSWORD_LENGTH = 12
+#: Failed sign-ins allowed per account and per address before 429.
+LOGIN_FAILURES = parse("5 per 15 minutes")
+_hasher = PasswordHasher()
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be met; the message is a msgid."""
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    """Return an Argon2id hash of a password of at least 12 characters."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(N_("Use a password of at least 12 characters."))
+    return _hasher.hash(password)
+
+
+def password_matches(user: User, password: str) -> bool:
+    """Check a password against the stored hash (and re-hash if parameters changed)."""
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
+# -- organisations and users ------------------------------------------------------------------
+
+
+def create_organisation(
+    slug: str, names: dict[str, str], country: str | None = None, contact: str | None = None
+) -> Organisation:
+    """Create an organisation; slugs are unique."""
+    if db.session.scalar(select(Organisation).filter_by(slug=slug)) is not None:
+        raise AccountError(N_("An organisation with this short name exists already."))
+    org = Organisation(slug=slug, name=names, country=country, contact=contact)
+    db.session.add(org)
+    db.session.commit()
+    return org
+
+
+def create_user(
+    email: str,
+    password: str,
+    role: str,
+    organisation: Organisation | None = None,
+    must_change_password: bool = False,
+) -> User:
+    """Create a user; a coordinator must belong to an organisation."""
+    email = email.strip().lower()
+    if role not in ROLES:
+        raise AccountError(N_("Unknown role."))
+    if role == "coordinator" and organisation is None:
+        raise AccountError(N_("A coordinator must belong to an organisation."))
+    if "@" not in email or len(email) > 254:
+        raise AccountError(N_("Enter an email address such as name@example.org."))
+    if db.session.scalar(select(User).filter_by(email=email)) is not None:
+        raise AccountError(N_("A user with this email exists already."))
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        organisation=organisation,
+        must_change_password=must_change_password,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def ensure_first_admin() -> tuple[str, str] | None:
+    """Create an admin with a one-time password when no user exists; return (email, password)."""
+    if db.session.scalar(select(func.count()).select_from(User)):
+        return None
+    password = secrets.token_urlsafe(15)
+    email = "admin@localhost"
+    create_user(email, password, "admin", must_change_password=True)
+    return email, password
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Change a user's password after checking the current one."""
+    if not password_matches(user, current):
+        raise AccountError(N_("The current password is not right."))
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    db.session.commit()
+
+
+# -- sign-in ----------------------------------------------------------------------------------
+
+
+def client_address() -> str:
+    """Return the client's address (the proxy's view is configured with ProxyFix, if any)."""
+    return request.remote_addr or "unknown"
+
+
+def throttled(email: str) -> bool:
+    """Return whether sign-in is blocked for this account or this address."""
+    strategy = limiter.limiter
+    return not (
+        strategy.test(LOGIN_FAILURES, "login-account", email.strip().lower())
+        and strategy.test(LOGIN_FAILURES, "login-address", client_address())
+    )
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the user for valid credentials; count a failure against account and address."""
+    user = db.session.scalar(select(User).filter_by(email=email.strip().lower()))
+    if user is not None and user.is_active and password_matches(user, password):
+        return user
+    limiter.limiter.hit(LOGIN_FAILURES, "login-account", email.strip().lower())
+    limiter.limiter.hit(LOGIN_FAILURES, "login-address", client_address())
+    record("login_failed", target=f"email:{_sha256(email.strip().lower())[:12]}", user=None)
+    return None
+
+
+def start_session(user: User) -> None:
+    """Rotate the session and record a new server-side login session."""
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(token_hash=_sha256(token), user_id=user.id))
+    user.last_login_at = utcnow()
+    db.session.commit()
+    session["sid"] = token
+    session.permanent = True
+
+
+def end_session() -> None:
+    """End the current login session on the server and clear the cookie."""
+    token = session.get("sid")
+    if token:
+        row = db.session.scalar(select(LoginSession).filter_by(token_hash=_sha256(token)))
+        if row is not None and row.ended_at is None:
+            row.ended_at = utcnow()
+            db.session.commit()
+    session.clear()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def load_session_user(user_id: str) -> User | None:
+    """Return the signed-in user if the session is live; end it after idle or absolute time."""
+    token = session.get("sid")
+    if not token:
+        return None
+    row = db.session.scalar(select(LoginSession).filter_by(token_hash=_sha256(token)))
+    if row is None or row.ended_at is not None or str(row.user_id) != str(user_id):
+        return None
+    now = utcnow()
+    idle = timedelta(seconds=current_app.config["SESSION_IDLE_TIMEOUT"])
+    absolute = timedelta(seconds=current_app.config["SESSION_ABSOLUTE_TIMEOUT"])
+    if now - _aware(row.last_seen_at) > idle or now - _aware(row.created_at) > absolute:
+        row.ended_at = now
+        db.session.commit()
+        return None
+    if now - _aware(row.last_seen_at) > timedelta(seconds=30):
+        row.last_seen_at = now
+        db.session.commit()
+    user = row.user
+    return user if user.is_active else None
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+
+def record(
+    action: str,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+    rows: int | None = None,
+    user: User | None | bool = True,
+) -> None:
+    """Add an event to the audit log (who, what, when, filters; never answer values).
+
+    :param user: the acting user; True means the signed-in user.
+    """
+    if user is True:
+        user = current_user if getattr(current_user, "is_authenticated", False) else None
+    db.session.add(
+        AuditEvent(
+            user_id=user.id if user else None,
+            action=action,
+            target=target,
+            details=details or {},
+            rows=rows,
+            address=client_address() if has_request_context() else None,
+        )
+    )
+    db.session.commit()

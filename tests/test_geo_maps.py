@@ -1,0 +1,265 @@
+"""Published maps: escaped labels, local assets only, no individual points, manifest, RTL."""
+
+import json
+import re
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from geo import maps
+from geo.i18n import identity
+from geo.maps import ASSET_SOURCES, build_maps, copy_assets, escape_label
+
+IMG = "<img src=x onerror=alert(1)>"
+TPL = "${alert(1)}"
+PAYLOADS = (IMG, TPL, "`+alert(1)+`", "</script><script>alert(1)</script>")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _square(x: float, y: float, size: float = 5) -> shapely.Polygon:
+    return shapely.box(x, y, x + size, y + size)
+
+
+@pytest.fixture(scope="module")
+def countries() -> gpd.GeoDataFrame:
+    """A tiny country layer; QX (no CLDR name) is named with a payload."""
+    rows = [
+        ("KZ", "KAZ", "398", "Kazakhstan", _square(60, 45, 10)),
+        ("RU", "RUS", "643", "Russia", _square(40, 55, 20)),
+        ("CN", "CHN", "156", "China", _square(80, 30, 15)),
+        ("UZ", "UZB", "860", "Uzbekistan", _square(60, 38)),
+        ("QX", "QXX", "999", f"Q {IMG} {TPL}", _square(0, 0)),
+    ]
+    return gpd.GeoDataFrame(
+        rows, columns=["iso_a2", "iso_a3", "iso_n3", "name", "geometry"], crs="EPSG:4326"
+    )
+
+
+@pytest.fixture(scope="module")
+def node_modules(tmp_path_factory) -> Path:
+    """A stand-in for node_modules holding every asset (content irrelevant here)."""
+    root = tmp_path_factory.mktemp("node_modules")
+    for src in ASSET_SOURCES.values():
+        (root / src).parent.mkdir(parents=True, exist_ok=True)
+        (root / src).write_text("/* asset */")
+    return root
+
+
+def _people(country, region, city, n, lat=None, lon=None, **extra):
+    return [
+        {
+            "country": country,
+            "region": region,
+            "city": city,
+            "lat": None if lat is None else lat + i * 0.003,
+            "lon": lon,
+            "sex": "female",
+            "age_band": "25-34",
+            "citizenship": "KZ",
+            "language": "kk",
+            "link": "assoc-1",
+            "skills": ("it",),
+            "languages": ("kk",),
+            "needs": ("courses",),
+            "contribution": ("mentoring",),
+            "education": "master",
+            "occupation": "teacher",
+            "return_intention": "maybe",
+            **extra,
+        }  # fmt: skip
+        for i in range(n)
+    ]
+
+
+@pytest.fixture(scope="module")
+def responses() -> pd.DataFrame:
+    rows = (
+        _people("KZ", "KZ-75", "Almaty", 30, 43.2, 76.9)
+        + _people("KZ", "KZ-75", "Tinytown", 3, 43.517, 77.123)  # 3 < k: never on a map
+        + _people("KZ", "KZ-71", "Astana", 12, 51.1, 71.4, needs=("courses", "schools"))
+        + _people("RU", "RU-ORE", "Orenburg", 25, 51.7, 55.1, citizenship="RU")
+        + _people("CN", "CN-XJ", "Urumqi", 40, 43.8, 87.6)  # high risk: country level only
+        + _people("UZ", "UZ-TK", "Tashkent", 4, 41.3, 69.2)  # whole country below k...
+        + _people("TR", "TR-34", "Istanbul", 10, 41.0, 29.0)  # ...and the next smallest too
+        + _people("QX", IMG, IMG, 12, 2.0, 2.0, occupation=IMG, needs=(TPL,))
+        + _people("QX", TPL, TPL, 11, 3.0, 3.0, contribution=(IMG,))
+    )
+    return pd.DataFrame(rows)
+
+
+def _hostile(msgid: str) -> str:
+    return msgid + " " + " ".join(PAYLOADS)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, responses, countries, node_modules):
+    out = tmp_path_factory.mktemp("maps")
+    translations = {"en": identity, "kk_Arab": _hostile}
+    steps = []
+    manifest = build_maps(
+        responses,
+        out,
+        ["en", "kk_Arab"],
+        translations.__getitem__,
+        k=10,
+        countries=countries,
+        node_modules=node_modules,
+        progress=lambda done, total, label: steps.append((done, total)),
+    )
+    pages = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.html")}
+    return out, manifest, pages, steps
+
+
+def test_payloads_are_escaped_everywhere(built):
+    _, _, pages, _ = built
+    for name, page in pages.items():
+        for payload in PAYLOADS:
+            assert payload not in page, (name, payload)
+        assert "${" not in page and "`+" not in page, name
+        assert "<img" not in page, name
+    # ...but the (escaped) names did reach the maps: they were tested, not dropped.
+    assert "onerror=alert(1)" in pages["world.en.html"]  # country QX's name
+    assert "onerror=alert(1)" in pages["profile-QX.en.html"]  # region/city names
+    assert "&#36;&#123;alert(1)&#125;" in pages["world.kk_Arab.html"]  # legend strings
+
+
+def test_escape_label_neutralises_template_literals():
+    assert escape_label("${x}`\\") == "&#36;&#123;x&#125;&#96;&#92;"
+    assert escape_label(IMG) == "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def test_no_third_party_urls(built):
+    _, _, pages, _ = built
+    for name, page in pages.items():
+        tags = re.findall(r"<[a-z]+\b[^>]*>", page, re.IGNORECASE)
+        refs = [
+            ref
+            for tag in tags
+            for ref in re.findall(r"""\b(?:src|href)\s*=\s*["']?([^"'\s>]+)""", tag, re.I)
+        ]
+        tags = [tag for tag in tags if re.match(r"<(script|link)\b", tag, re.I)]
+        assert refs, name
+        for ref in refs:
+            assert ref.startswith("assets/"), (name, ref)
+        for tag in tags:
+            assert "http://" not in tag and "https://" not in tag and "//" not in tag, (name, tag)
+        assert not re.search(r"https?://", page), name
+    assert folium.Map.default_js[0][1].startswith("https://")  # folium itself left unchanged
+
+
+def test_tiles_only_when_asked(responses, countries, node_modules, tmp_path):
+    build_maps(
+        responses[responses.country == "KZ"], tmp_path, ["en"], lambda lang: identity,
+        countries=countries, node_modules=node_modules, tile_url="tiles/{z}/{x}/{y}.png",
+    )  # fmt: skip
+    assert "tiles/{z}/{x}/{y}.png" in (tmp_path / "world.en.html").read_text()
+
+
+def test_no_individual_points(built, responses):
+    _, manifest, pages, _ = built
+    everything = "".join(pages.values())
+    assert "Tinytown" not in everything  # 3 respondents < k
+    assert "43.517" not in everything and "77.123" not in everything
+    assert "Urumqi" not in everything and "Xinjiang" not in everything  # high risk
+    assert "UZ" not in manifest["countries_published"]
+    assert not any(m.get("country") == "UZ" for m in manifest["maps"])
+    kz = pages["profile-KZ.en.html"]
+    circles = json.loads(re.search(r"(\[\[.*?\]\])\.forEach", kz).group(1))
+    # Tinytown's 3 join "elsewhere in KZ-75" and, as 3 < k, Almaty joins them: the region
+    # (33) is one circle; Astana (12) is a city circle.
+    assert sorted(c[3] for c in circles) == [
+        "Almaty: 33 respondents",
+        "Astana (Astana): 12 respondents",
+    ]
+    cn = pages["profile-CN.en.html"]
+    assert "forEach(function (p)" not in cn  # no circles at all
+    assert "country level only" in cn
+
+
+def test_small_countries_hidden_with_secondary_suppression(built):
+    _, _, pages, _ = built
+    world = pages["world.en.html"]
+    assert "Fewer than 10 respondents" in world  # legend
+    assert '"UZ":"fewer than 10"' in world
+    assert '"TR":"not shown (protects a small count)"' in world
+    assert "Istanbul" not in "".join(pages.values())
+
+
+def test_manifest(built):
+    out, manifest, pages, steps = built
+    assert json.loads((out / "manifest.json").read_text()) == manifest
+    assert manifest["k"] == 10 and manifest["languages"] == ["en", "kk_Arab"]
+    assert manifest["responses"] == 147
+    assert manifest["high_risk"] == ["CN"]
+    assert set(manifest["countries_published"]) == {"KZ", "RU", "CN", "QX"}
+    files = {m["file"] for m in manifest["maps"]}
+    assert files == set(pages)
+    for kind in ("world", "coverage", "citizenship", "needs", "contribution"):
+        assert {f"{kind}.en.html", f"{kind}.kk_Arab.html"} <= files
+    assert "profile-RU.kk_Arab.html" in files
+    assert all((out / a).is_file() for a in manifest["assets"])
+    assert manifest["built_at"].endswith("+00:00")
+    assert steps[-1][0] == steps[-1][1] == 1 + len(files)
+
+
+def test_rtl_and_lang(built):
+    _, _, pages, _ = built
+    assert '<html lang="kk-Arab" dir="rtl">' in pages["world.kk_Arab.html"]
+    assert '<html lang="en" dir="ltr">' in pages["world.en.html"]
+    assert "right: 10px" in pages["world.en.html"] and "left: 10px" in pages["world.kk_Arab.html"]
+
+
+def test_geometry_serialised_once_and_reused(countries):
+    world = maps.prepare_world(countries)
+    assert world.geojson.count('"id":"KZ"') == 1
+    empty = maps.counts_by(pd.DataFrame({"country": []}), ["country"])
+    data = maps.MapData(
+        k=10, high_risk=frozenset(), world=empty, coverage=pd.DataFrame(), citizenship=None,
+        shares={}, places=pd.DataFrame(),
+    )  # fmt: skip
+    page = maps.world_choropleth(data, world, maps.Style(identity)).get_root().render()
+    assert page.count(world.geojson) == 1
+
+
+def test_copy_assets(node_modules, tmp_path):
+    copied = copy_assets(node_modules, tmp_path / "assets")
+    assert set(copied) == set(ASSET_SOURCES)
+    with pytest.raises(FileNotFoundError, match="npm ci"):
+        copy_assets(tmp_path / "empty", tmp_path / "x")
+
+
+def test_package_json_pins_leaflet_and_asset_sources_exist():
+    package = json.loads((REPO / "package.json").read_text())
+    assert package["private"] is True
+    assert package["dependencies"]["leaflet"] == "1.9.4"
+    for version in package["dependencies"].values():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version)  # exact pins only
+    packages = {src.split("/")[0] for src in ASSET_SOURCES.values()}
+    assert packages <= set(package["dependencies"])
+    lock = json.loads((REPO / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/leaflet"]["version"] == "1.9.4"
+
+
+def test_small_build_publishes_no_total(countries, node_modules, tmp_path):
+    few = pd.DataFrame(_people("KZ", "KZ-75", "Almaty", 4, 43.2, 76.9))
+    manifest = build_maps(
+        few, tmp_path, ["en"], lambda lang: identity, countries=countries, node_modules=node_modules
+    )
+    assert manifest["responses"] is None and manifest["countries_published"] == []
+    assert "Almaty" not in (tmp_path / "world.en.html").read_text()
+
+
+def test_world_map_with_bundled_boundaries_is_small(responses, node_modules, tmp_path):
+    boundaries = pytest.importorskip("geo.boundaries")
+    world = maps.prepare_world(boundaries.load_countries())
+    assert len(world.features) == len(boundaries.load_countries())  # tiny ones kept too
+    build_maps(
+        responses, tmp_path, ["en"], lambda lang: identity,
+        countries=boundaries.load_countries(), node_modules=node_modules,
+    )  # fmt: skip
+    # A naive folium.Choropleth over Natural Earth 50m is about 4.2 MB (see the module report).
+    assert (tmp_path / "world.en.html").stat().st_size < 600_000
