@@ -8,15 +8,22 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app wsgi
 CHROMIUM ?= /usr/bin/chromium
+# `make serve`: worker processes and threads per worker (gunicorn.conf.py picks defaults).
+WEB_CONCURRENCY ?=
+GUNICORN_THREADS ?=
+# `make bench`: stored-row counts for the growth check, comma-separated.
+BENCH_SIZES ?= 10000,100000,1000000
 
 .PHONY: run test setup setup-dev assets catalogs database chromium lint format serve bench loadtest clean
 
 run: setup database ## Serve the site on http://$(HOST):$(PORT)
+	$(FLASK) atlas ensure-admin
 	ATLAS_SESSION_COOKIE_SECURE=false ATLAS_BASE_URL=http://$(HOST):$(PORT) \
 		$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup-dev chromium ## Lint, then run the whole test suite
 	$(BIN)/ruff check .
+	$(FLASK) atlas check-translations
 	$(BIN)/pytest
 
 setup: $(VENV)/.installed assets catalogs
@@ -40,15 +47,27 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Leaflet is copied from node_modules next to each published map by `atlas build-maps`.
 assets: node_modules/.installed
-	$(BIN)/python -m app.assets
 
-catalogs: $(VENV)/.installed ## Compile translations/*.po into .mo files
-	$(BIN)/pybabel compile -d translations --use-fuzzy -f >/dev/null
+# kk_Latn is generated from kk (forms/translit.py) and git-ignored: edit translations/kk only.
+catalogs: $(VENV)/.installed ## Generate Latin Kazakh, compile translations/*.po into .mo files
+	$(BIN)/python -m forms.translit translations >/dev/null
+	$(BIN)/pybabel compile -d translations >/dev/null
 
 database: $(VENV)/.installed catalogs ## Create or upgrade the database, load the questionnaires
 	$(FLASK) db upgrade
 	$(FLASK) atlas load-questionnaire
+
+serve: setup database ## Serve the site under gunicorn on $(HOST):$(PORT) (production)
+	HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) GUNICORN_THREADS=$(GUNICORN_THREADS) \
+		$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+bench: setup-dev ## Benchmarks on SQLite and PostgreSQL; writes bench/out/ and BENCHMARKS.md
+	BENCH_SIZES=$(BENCH_SIZES) $(BIN)/python -m bench.run
+
+loadtest: setup-dev ## Load and fault test under gunicorn (a few minutes, 127.0.0.1 only)
+	$(BIN)/python -m bench.loadtest
 
 # Debian's Chromium drives the browser tests; no browser is downloaded.
 chromium:
