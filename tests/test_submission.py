@@ -1,0 +1,72 @@
+"""Storing a submission: one transaction, exactly once, whatever fails in between."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import event, func, select
+
+from app.models import Response, SurveyVersion, WithdrawnSubmission
+from app.survey import services
+
+
+def submit(version, submission_id, answers):
+    return services.record_submission(
+        version,
+        submission_id,
+        answers,
+        language="kk",
+        consent_version="1",
+        consent_language="kk",
+        consented_at=datetime.now(UTC),
+    )
+
+
+ANSWERS = {"residence": {"country": "MN", "region": "MN-071", "city": "Ölgii", "geo": None},
+           "citizenship": "MN", "sex": "male", "age": 45}  # fmt: skip
+
+
+def test_a_crash_before_commit_leaves_nothing_and_the_retry_stores_once(db):
+    version = db.session.scalar(select(SurveyVersion))
+    submission_id = str(uuid.uuid4())
+    failures = {"left": 1}
+
+    def crash(session):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("power cut")
+
+    event.listen(db.session, "before_commit", crash)
+    try:
+        with pytest.raises(RuntimeError):
+            submit(version, submission_id, ANSWERS)
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+        stored = submit(version, submission_id, ANSWERS)
+    finally:
+        event.remove(db.session, "before_commit", crash)
+    assert stored.created
+    assert submit(version, submission_id, ANSWERS).created is False
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+
+
+def test_withdrawn_ids_are_refused_for_good(db):
+    version = db.session.scalar(select(SurveyVersion))
+    submission_id = str(uuid.uuid4())
+    receipt = submit(version, submission_id, ANSWERS).receipt
+    assert services.withdraw(receipt)
+    assert db.session.get(WithdrawnSubmission, submission_id) is not None
+    with pytest.raises(services.SubmissionWithdrawn):
+        submit(version, submission_id, ANSWERS)
+    assert not services.withdraw(receipt)  # a second withdrawal finds nothing
+
+
+def test_receipts_are_128_bits_and_stored_only_hashed(db):
+    version = db.session.scalar(select(SurveyVersion))
+    receipt = submit(version, str(uuid.uuid4()), ANSWERS).receipt
+    row = db.session.scalar(select(Response))
+    assert len(receipt.replace("-", "")) * 5 >= 128
+    assert receipt not in row.receipt_hash
+    assert services.normalise_receipt(receipt.lower().replace("-", " ")) == receipt
