@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from babel import negotiate_locale, support
+from babel.core import get_global
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Domain, get_babel, refresh
 
@@ -25,16 +26,49 @@ ENDONYMS = {
 }
 
 
+def endonym(tag: str) -> str:
+    """Return a language's name for itself: :data:`ENDONYMS`, else CLDR's, capitalised."""
+    if tag in ENDONYMS:
+        return ENDONYMS[tag]
+    locale = cldr_locale(tag)
+    name = locale.get_display_name(locale) or tag
+    return name[:1].upper() + name[1:]
+
+
 def negotiate(preferred: Iterable[str], available: Sequence[str]) -> str | None:
     """Return the best of ``available`` for the browser's ``preferred`` tags.
 
-    Babel's negotiation, not Werkzeug's ``best_match``: for ``kk-KZ,ru;q=0.8`` it picks ``kk``
-    where ``best_match`` picks ``ru``.
+    Each preferred tag in turn is matched exactly, then by language and likely script (CLDR's
+    likely subtags: ``zh-CN`` is Simplified Chinese, ``kk-CN`` Kazakh in Arabic script, ``uz``
+    Latin Uzbek), then by Babel's negotiation. Werkzeug's ``best_match`` would pick ``ru`` for
+    ``kk-KZ,ru;q=0.8``; this picks ``kk``.
     """
-    wanted = [tag.replace("-", "_") for tag in preferred if tag and tag != "*"]
-    offered = {tag.replace("-", "_"): tag for tag in available}
-    found = negotiate_locale(wanted, list(offered), sep="_")
-    return offered.get(found) if found else None
+    offered = {tag.replace("-", "_").lower(): tag for tag in available}
+    scripts = {_language_script(tag): tag for tag in reversed(available)}
+    for tag in preferred:
+        if not tag or tag == "*":
+            continue
+        wanted = tag.replace("-", "_")
+        match = offered.get(wanted.lower()) or scripts.get(_language_script(wanted))
+        if not match:
+            found = negotiate_locale([wanted], [t.replace("-", "_") for t in available], sep="_")
+            match = offered.get(found.lower()) if found else None
+        if match:
+            return match
+    return None
+
+
+def _language_script(tag: str) -> tuple[str, str]:
+    """Return ``(language, script)`` of a tag, the script filled in from CLDR's likely subtags."""
+    parts = tag.replace("-", "_").split("_")
+    language = parts[0].lower()
+    script = next((p.title() for p in parts[1:] if len(p) == 4 and p.isalpha()), "")
+    if not script:
+        likely = get_global("likely_subtags")
+        region = next((p.upper() for p in parts[1:] if len(p) in (2, 3)), "")
+        full = (region and likely.get(f"{language}_{region}")) or likely.get(language) or ""
+        script = next((p for p in full.split("_")[1:] if len(p) == 4), "")
+    return language, script
 
 
 def resolve_language(available: Sequence[str], default: str, explicit: str | None = None) -> str:
@@ -145,5 +179,5 @@ def inject_language() -> dict[str, Any]:
     return {
         "lang": lang,
         "dir": text_direction(lang),
-        "language_choices": [(tag, ENDONYMS.get(tag, tag)) for tag in offered],
+        "language_choices": [(tag, endonym(tag)) for tag in offered],
     }

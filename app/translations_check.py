@@ -83,7 +83,9 @@ def catalog_state(lang: str, root: Path | None = None) -> CatalogState:
             empty = not all(strings)
         else:
             empty = not strings
-        if found is None or (empty and lang != SOURCE_LANGUAGE):
+        if lang == SOURCE_LANGUAGE and (found is None or empty):
+            continue  # gettext shows the msgid itself, which is the English text
+        if found is None or empty:
             state.missing.append(key)
         elif found.fuzzy:
             state.fuzzy.append(key)
@@ -208,7 +210,7 @@ def check_translations(
                 source = GENERATED_CATALOGS[lang]
                 raw = dict(_raw_texts(q, lang))
                 stale = [w for w, t in texts if w in raw and raw[w] != to_latin(t.get(source, ""))]
-            state_word = "unreviewed (drafted)" if drafted else "reviewed"
+            state_word = "unreviewed (drafted)" if drafted else "not flagged unreviewed"
             echo(
                 f"  questionnaire {label}: {len(texts)} labels, {len(missing)} missing, "
                 f"{state_word}"

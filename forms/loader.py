@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,11 +14,15 @@ import yaml
 from forms.expr import ExpressionError, Node, parse
 from forms.i18n import N_, Gettext, identity
 from forms.schema import ROLES, Choice, Consent, Group, Question, Questionnaire
+from forms.translit import to_latin
 from forms.types import QUESTION_TYPES
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+#: Languages whose texts are generated from another language's when a file gives none:
+#: Latin Kazakh is transliterated from Cyrillic (forms/translit.py), never kept by hand.
+DERIVED_LANGUAGES: dict[str, tuple[str, Callable[[str], str]]] = {"kk-Latn": ("kk", to_latin)}
 #: The parts of a location answer that a role may point at.
 LOCATION_PARTS = ("country", "region", "city", "geo")
 
@@ -111,6 +115,10 @@ class _Loader:
             self.problem(where, N_("%(what)s must map each language to a text"), what=what)
             return {}
         texts = {str(k): v for k, v in value.items()}
+        for lang in self.languages:
+            source, derive = DERIVED_LANGUAGES.get(lang, ("", None))
+            if derive and lang not in texts and isinstance(texts.get(source), str):
+                texts[lang] = derive(texts[source])
         for lang in self.languages:
             text = texts.get(lang)
             if not isinstance(text, str) or not text.strip():

@@ -1,8 +1,9 @@
 """Country and region names for the location and country questions, sorted for the reader.
 
-Country names come from CLDR (through Babel) in the page language; regions are ISO 3166-2
-subdivisions, named by :mod:`geo.places`. Lists are sorted with ICU's collation for the language:
-plain ``sorted()`` puts Kazakh letters such as Ә, Қ, Ү last.
+Country names come from CLDR (through Babel) in the page language (Latin Kazakh: the Cyrillic
+names transliterated; questionable CLDR names overridden, see NAME_OVERRIDES); regions are
+ISO 3166-2 subdivisions, named by :mod:`geo.places`. Lists are sorted with ICU's collation for
+the language: plain ``sorted()`` puts Kazakh letters such as Ә, Қ, Ү last.
 """
 
 from __future__ import annotations
@@ -13,16 +14,49 @@ import icu
 import pycountry
 
 from forms.i18n import cldr_locale
+from forms.translit import to_latin
 from geo import places
 
 #: Codes in use that ISO 3166-1 has not assigned but CLDR names (Kosovo).
 EXTRA_COUNTRIES = ("XK",)
 
+#: CLDR names replaced for a language; translations/STATUS.md lists them for review. CLDR 47
+#: kk_Arab calls Kazakhstan "قازاق ەلى" ("the Kazakh land") and Russia "حەسەي" (an old Xinjiang
+#: name); a survey about Kazakhstan uses the names current in Kazakh Arabic-script print.
+NAME_OVERRIDES: dict[str, dict[str, str]] = {
+    "kk-Arab": {"KZ": "قازاقستان", "RU": "رەسەي"},
+}
+
+#: Hamza forms a respondent may type for one another: ٴ (U+0674, the Kazakh front-vowel mark)
+#: and ء (U+0621); keyboards in Xinjiang produce either.
+_HAMZA = str.maketrans({"\u0674": "\u0621"})
+
+
+def match_key(text: str) -> str:
+    """Return the key typed text is matched under: case-folded, hamza variants made equal."""
+    return " ".join(text.translate(_HAMZA).casefold().split())
+
+
+def find_by_name(typed: str, names: dict[str, str]) -> str | None:
+    """Return the code whose name matches what was typed (ٴ and ء count as the same letter)."""
+    wanted = match_key(typed)
+    for code, name in names.items():
+        if match_key(name) == wanted:
+            return code
+    return None
+
 
 @lru_cache(maxsize=32)
 def collator(lang: str) -> icu.Collator:
-    """Return an ICU collator for a BCP 47 tag (Latin Kazakh sorts by the root order)."""
+    """Return an ICU collator for a BCP 47 tag.
+
+    ICU's ``kk`` rules are for Cyrillic; Latin Kazakh (ä after a, ğ after g, ı before i, ñ after
+    n, ş after s, ū and ü after u) sorts like Turkish, whose rules put these letters where the
+    2021 alphabet does.
+    """
     tag = lang.replace("_", "-")
+    if tag == "kk-Latn":
+        tag = "tr"
     return icu.Collator.createInstance(icu.Locale.forLanguageTag(tag))
 
 
@@ -40,16 +74,21 @@ def country_codes() -> frozenset[str]:
 
 @lru_cache(maxsize=32)
 def country_names(lang: str) -> dict[str, str]:
-    """Return ``{ISO2: name}`` in the language, from CLDR, English where CLDR has no name."""
+    """Return ``{ISO2: name}`` in the language, from CLDR, English where CLDR has no name.
+
+    Latin Kazakh has no CLDR data: its names are the Cyrillic ``kk`` names transliterated.
+    """
+    tag = lang.replace("_", "-")
     territories = cldr_locale(lang).territories
     english = cldr_locale("en").territories
+    overrides = NAME_OVERRIDES.get(tag, {})
     names = {}
     for code in country_codes():
-        name = territories.get(code) or english.get(code)
+        name = overrides.get(code) or territories.get(code) or english.get(code)
         if not name:
             country = pycountry.countries.get(alpha_2=code)
             name = country.name if country else code
-        names[code] = name
+        names[code] = to_latin(name) if tag == "kk-Latn" else name
     return names
 
 
@@ -68,6 +107,9 @@ def region_choices(country: str, lang: str) -> tuple[tuple[str, str], ...]:
     """
     if not country:
         return ()
+    if lang.replace("_", "-") == "kk-Latn":  # no Latin Kazakh names: transliterate Cyrillic
+        latin = [(code, to_latin(name)) for code, name in places.regions(country.upper(), "kk")]
+        return tuple(sort_names(latin, lang))
     return tuple(places.regions(country.upper(), lang))
 
 

@@ -91,6 +91,54 @@ def to_latin(text: str) -> str:
     return "".join(out)
 
 
+#: Kazakh Cyrillic -> Kazakh Arabic script (the töte jazu used in Xinjiang), for drafting only.
+ARABIC: dict[str, str] = {
+    "а": "ا", "ә": "ا", "б": "ب", "в": "ۆ", "г": "گ", "ғ": "ع", "д": "د", "е": "ە",
+    "ж": "ج", "з": "ز", "и": "ي", "й": "ي", "і": "ى", "к": "ك", "қ": "ق", "л": "ل",
+    "м": "م", "н": "ن", "ң": "ڭ", "о": "و", "ө": "و", "п": "پ", "р": "ر", "с": "س",
+    "т": "ت", "у": "ۋ", "ұ": "ۇ", "ү": "ۇ", "ф": "ف", "х": "ح", "һ": "ھ", "ш": "ش",
+    "ы": "ى", "ц": "تس", "ч": "چ", "щ": "شش", "ё": "يو", "ю": "يۋ", "я": "يا", "э": "ە",
+    "ъ": "", "ь": "",
+}  # fmt: skip
+_ARABIC_PUNCTUATION = {",": "،", "?": "؟", ";": "؛"}
+#: Letters that mark a front-vowel word by themselves; without one, the word takes ٴ (U+0674).
+_FRONT_VOWELS = set("әөүі")
+_FRONT_MARKED = set("екгэ")
+HAMZA = "\u0674"
+
+
+def _arabic_word(word: str) -> str:
+    lower = word.lower()
+    # и + я/ю/ё: the и already gives the ي (жария -> جاريا, not جارييا).
+    spelled = "".join(ARABIC.get(ch, ch) for ch in lower).replace("يي", "ي")
+    if _FRONT_VOWELS & set(lower) and not _FRONT_MARKED & set(lower):
+        return HAMZA + spelled
+    return spelled
+
+
+def to_arabic(text: str) -> str:
+    """Spell Kazakh Cyrillic text in the Kazakh Arabic alphabet: a drafting aid, not a generator.
+
+    Letter for letter, with the one rule the Arabic script needs: a word whose vowels are front
+    (ә ө ү і) and that has no letter showing it (ە, ك, گ) starts with the hamza ٴ (U+0674), as in
+    ٴبىر (бір); ә, ө, ү are then written ا, و, ۇ. Commas and question marks become ، and ؟.
+    Spelling of loanwords and vocabulary used in Xinjiang differ from Kazakhstan's: the output
+    is a draft for a reviewer, which is why kk-Arab catalogs are kept by hand and flagged.
+    """
+    out: list[str] = []
+    word: list[str] = []
+    for ch in text + "\0":
+        if ch.lower() in ARABIC:
+            word.append(ch)
+            continue
+        if word:
+            out.append(_arabic_word("".join(word)))
+            word = []
+        if ch != "\0":
+            out.append(_ARABIC_PUNCTUATION.get(ch, ch))
+    return "".join(out)
+
+
 def transliterate_catalog(source: Path, target: Path) -> int:
     """Write the ``kk_Latn`` catalog ``target`` from the Cyrillic ``kk`` catalog ``source``.
 
