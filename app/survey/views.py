@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from itsdangerous import BadData, URLSafeSerializer
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import BooleanField, HiddenField, StringField
 
 from app.extensions import limiter
 from app.i18n import resolve_language, set_language
+from app.links import views as link_views
 from app.models import Draft, Survey
 from app.survey import services
 from forms.builder import (
@@ -120,6 +133,29 @@ def _page_url(slug: str, token: str, index: int | None) -> str:
 # -- start and consent ------------------------------------------------------------------------
 
 
+def _served_stamp() -> str:
+    """Return a signed note of when the consent page was served."""
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="consent-served").dumps(
+        time.time()
+    )
+
+
+def _looks_automated() -> bool:
+    """Tell whether a consent form came from a naive bot: the field hidden from people was
+    filled in, or it came back sooner than MIN_FILL_SECONDS after the page was served."""
+    if request.form.get("website"):
+        return True
+    minimum = current_app.config.get("MIN_FILL_SECONDS", 0)
+    if not minimum:
+        return False
+    serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="consent-served")
+    try:
+        served = float(serializer.loads(request.form.get("served", "")))
+    except (BadData, TypeError, ValueError):
+        return True
+    return time.time() - served < minimum
+
+
 @bp.route("/s/<slug>", methods=["GET", "POST"])
 def start(slug: str) -> Any:
     """Show what the survey collects and why, and open a draft once the respondent agrees."""
@@ -129,21 +165,31 @@ def start(slug: str) -> Any:
     closed = _closed(survey, questionnaire)
     if closed:
         return closed
+    g.link_id = link_views.link_of_session(survey)
+    refused = link_views.refusal_page(g.link_id)
+    if refused:
+        return refused
     form.lang.data = lang
+    notice = None
     if form.validate_on_submit():
-        if not form.agree.data:
+        if _looks_automated():
+            notice = _("Please read the page, then tick the box and press Start again.")
+        elif not form.agree.data:
             form.agree.errors = [_("To take part, tick the box to say you agree.")]
         else:
             draft, token = services.start_draft(
                 version, lang, questionnaire.consent.version, link_id=g.get("link_id")
             )
+            session.pop("link_id", None)  # the next survey started here is not the link's
             first = _next_index(questionnaire, {}, -1)
             return redirect(_page_url(slug, token, first), 303)
-    status = 422 if form.errors else 200
+    status = 422 if form.errors or notice else 200
     return render_template(
         "survey/consent.html",
         questionnaire=questionnaire,
         form=form,
+        notice=notice,
+        served=_served_stamp(),
         paragraphs=questionnaire.text(questionnaire.consent.text, lang).split("\n\n"),
     ), status
 
@@ -318,6 +364,9 @@ def review(slug: str, token: str) -> Any:
     form = ReviewForm()
     notice = None
     if form.validate_on_submit() and outcome.ok:
+        refused = link_views.refusal_page(draft.link_id, kept=True)
+        if refused:
+            return refused
         try:
             services.record_submission(
                 draft.version,

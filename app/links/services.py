@@ -1,0 +1,450 @@
+"""Distribution links and coordinator invitations; each function owns its transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import segno
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.accounts import services as accounts
+from app.accounts.models import Organisation, User
+from app.extensions import db
+from app.links.models import LINK_STATUSES, DistributionLink, Invitation, LinkDay
+from app.models import Draft, Response, Survey, utcnow
+from app.survey.services import latest_version, questionnaire_of
+from forms.i18n import N_
+from forms.names import country_codes
+from geo.disclosure import Suppressed, suppress
+
+#: Codes look like what secrets.token_urlsafe makes; anything else is unknown without a query.
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
+#: Random bytes in a link code: 9 bytes = 72 bits, 12 characters.
+CODE_BYTES = 9
+#: Longest label accepted.
+LABEL_LENGTH = 200
+
+
+class LinkError(ValueError):
+    """A request about links or invitations that cannot be met; the message is a msgid."""
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def today() -> date:
+    """Return today's date in UTC, the calendar links open and close by."""
+    return datetime.now(UTC).date()
+
+
+# -- links ------------------------------------------------------------------------------------
+
+
+def create_link(
+    survey: Survey,
+    organisation: Organisation,
+    label: str,
+    *,
+    language: str | None = None,
+    country: str | None = None,
+    opens_on: date | None = None,
+    closes_on: date | None = None,
+    response_cap: int | None = None,
+    created_by: User | None = None,
+) -> DistributionLink:
+    """Create an active link with a fresh unguessable code.
+
+    :raises LinkError: an empty label, a language the questionnaire does not offer, an unknown
+        country, a closing day before the opening day, or a cap below 1.
+    """
+    label = (label or "").strip()
+    if not label or len(label) > LABEL_LENGTH:
+        raise LinkError(N_("Give the link a label of at most 200 characters."))
+    version = latest_version(survey)
+    if version is None:
+        raise LinkError(N_("This questionnaire has no version yet."))
+    if language and language not in questionnaire_of(version).languages:
+        raise LinkError(N_("The questionnaire is not offered in this language."))
+    country = country.upper() if country else None
+    if country and country not in country_codes():
+        raise LinkError(N_("Choose a country from the list."))
+    if opens_on and closes_on and closes_on < opens_on:
+        raise LinkError(N_("The closing day comes before the opening day."))
+    if response_cap is not None and response_cap < 1:
+        raise LinkError(N_("The response cap must be at least 1."))
+    link = DistributionLink(
+        code=secrets.token_urlsafe(CODE_BYTES),
+        organisation_id=organisation.id,
+        survey_id=survey.id,
+        label=label,
+        language=language or None,
+        country=country,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        response_cap=response_cap,
+        status="active",
+        created_by=created_by.id if created_by else None,
+    )
+    db.session.add(link)
+    db.session.commit()
+    return link
+
+
+def find_link(code: str) -> DistributionLink | None:
+    """Return the link with this code, or None."""
+    if not code or not CODE_PATTERN.match(code):
+        return None
+    return db.session.scalar(select(DistributionLink).filter_by(code=code))
+
+
+def link_url(link: DistributionLink) -> str:
+    """Return the link's full address under the configured BASE_URL (never the Host header)."""
+    return current_app.config["BASE_URL"].rstrip("/") + "/l/" + link.code
+
+
+def responses_through(link_id: int) -> int:
+    """Return how many stored responses came through a link."""
+    return db.session.scalar(
+        select(func.count()).select_from(Response).where(Response.link_id == link_id)
+    )
+
+
+def link_state(link: DistributionLink, day: date | None = None) -> str:
+    """Return whether a link takes respondents: "open", "paused", "revoked", "not_yet",
+    "closed" or "full"."""
+    if link.status != "active":
+        return link.status
+    day = day or today()
+    if link.opens_on and day < link.opens_on:
+        return "not_yet"
+    if link.closes_on and day > link.closes_on:
+        return "closed"
+    if link.response_cap is not None and responses_through(link.id) >= link.response_cap:
+        return "full"
+    return "open"
+
+
+def refusal(link_id: int | None) -> tuple[DistributionLink, str] | None:
+    """Return the link and its state when a link a respondent came through no longer takes
+    responses; None when it does (or there is no link)."""
+    if link_id is None:
+        return None
+    link = db.session.get(DistributionLink, link_id)
+    if link is None:
+        return None
+    state = link_state(link)
+    return None if state == "open" else (link, state)
+
+
+def count_open(link: DistributionLink) -> None:
+    """Add one to the link's opens today (one row per link and day, updated in place)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(LinkDay).values(link_id=link.id, day=today(), opens=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[LinkDay.link_id, LinkDay.day], set_={"opens": LinkDay.opens + 1}
+    )
+    db.session.execute(statement)
+    db.session.commit()
+
+
+def set_status(link: DistributionLink, status: str) -> None:
+    """Pause, resume or revoke a link; a revoked link stays revoked."""
+    if status not in LINK_STATUSES:
+        raise LinkError(N_("Unknown link status."))
+    if link.status == "revoked" and status != "revoked":
+        raise LinkError(N_("A revoked link cannot be used again; create a new one."))
+    link.status = status
+    db.session.commit()
+
+
+def links_for(user: User, organisation_id: int | None = None) -> list[DistributionLink]:
+    """Return the links a user may see: a coordinator's organisation's, else every one."""
+    query = select(DistributionLink).order_by(DistributionLink.created_at.desc())
+    if user.role == "coordinator":
+        query = query.where(DistributionLink.organisation_id == user.organisation_id)
+    elif organisation_id is not None:
+        query = query.where(DistributionLink.organisation_id == organisation_id)
+    return list(db.session.scalars(query))
+
+
+def qr_code(link: DistributionLink, kind: str, scalable: bool = False) -> bytes:
+    """Return the QR code of a link's full address as SVG or PNG bytes.
+
+    :param kind: "svg" or "png".
+    :param scalable: an SVG with a viewBox and no fixed size, to fill a printed page.
+    """
+    code = segno.make(link_url(link), error="m", micro=False)
+    out = io.BytesIO()
+    if kind == "svg":
+        code.save(
+            out,
+            kind="svg",
+            scale=1 if scalable else 8,
+            border=4,
+            xmldecl=False,
+            svgclass="qr",
+            omitsize=scalable,
+        )
+    else:
+        code.save(out, kind="png", scale=10, border=4)
+    return out.getvalue()
+
+
+# -- figures ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """How far people who came through a link got, every count at least k or hidden.
+
+    ``started`` (consented) = ``completed`` + ``in_progress``. Hiding a small ``in_progress``
+    alone would let it be recovered as started - completed, so the total is hidden with it; that
+    keeps the figure coordinators care about (completed) whenever it is k or more.
+    """
+
+    k: int
+    opened: int | None
+    started: int | None
+    completed: int | None
+    in_progress: int | None
+    opened_small: bool
+    started_small: bool
+    completed_small: bool
+
+    @property
+    def completion_rate(self) -> float | None:
+        """Return completed / started when both are shown."""
+        if self.started and self.completed is not None:
+            return self.completed / self.started
+        return None
+
+
+def funnel(opened: int, completed: int, in_progress: int, k: int) -> Funnel:
+    """Return the funnel of one link with counts of 1..k-1 hidden and none recoverable."""
+
+    def small(n: int) -> bool:
+        return 1 <= n < k
+
+    started = completed + in_progress
+    hide_completed = small(completed)
+    hide_progress = small(in_progress)
+    # One equation (started = completed + in_progress): with one hidden cell, hide the total.
+    hide_started = small(started) or hide_completed != hide_progress
+    return Funnel(
+        k=k,
+        opened=None if small(opened) else opened,
+        started=None if hide_started else started,
+        completed=None if hide_completed else completed,
+        in_progress=None if hide_progress else in_progress,
+        opened_small=small(opened),
+        started_small=small(started),
+        completed_small=hide_completed,
+    )
+
+
+@dataclass(frozen=True)
+class LinkFigures:
+    """What a link's page shows: the funnel and suppressed breakdowns."""
+
+    funnel: Funnel
+    by_country: Suppressed
+    by_language: Suppressed
+    completed_by_month: Suppressed
+    opened_by_month: Suppressed
+
+
+#: Key of respondents who gave no country, in the by-country breakdown.
+NOT_GIVEN = "-"
+
+
+def _series(rows: list[tuple[Any, int]]) -> pd.Series:
+    data = {(key if key else NOT_GIVEN): int(n) for key, n in rows}
+    return pd.Series(data, dtype="int64")
+
+
+def _month(moment: Any) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def link_figures(link: DistributionLink, k: int) -> LinkFigures:
+    """Count opens, starts and completions of a link, by country, language and month.
+
+    Every count is suppressed at ``k`` with geo.disclosure (secondary suppression included).
+    """
+    opened = db.session.scalar(
+        select(func.coalesce(func.sum(LinkDay.opens), 0)).where(LinkDay.link_id == link.id)
+    )
+    completed = responses_through(link.id)
+    in_progress = db.session.scalar(
+        select(func.count())
+        .select_from(Draft)
+        .where(Draft.link_id == link.id, Draft.submitted_at.is_(None))
+    )
+    mine = Response.link_id == link.id
+    by_country = db.session.execute(
+        select(Response.country, func.count()).where(mine).group_by(Response.country)
+    ).all()
+    by_language = db.session.execute(
+        select(Response.language, func.count()).where(mine).group_by(Response.language)
+    ).all()
+    months: dict[str, int] = {}
+    for (moment,) in db.session.execute(select(Response.submitted_at).where(mine)):
+        months[_month(moment)] = months.get(_month(moment), 0) + 1
+    opens: dict[str, int] = {}
+    for day, n in db.session.execute(
+        select(LinkDay.day, LinkDay.opens).where(LinkDay.link_id == link.id)
+    ):
+        opens[_month(day)] = opens.get(_month(day), 0) + n
+    db.session.rollback()
+    return LinkFigures(
+        funnel=funnel(int(opened), completed, in_progress, k),
+        by_country=suppress(_series(sorted(by_country, key=lambda r: r[0] or "")), k),
+        by_language=suppress(_series(sorted(by_language)), k),
+        completed_by_month=suppress(_series(sorted(months.items())), k),
+        opened_by_month=suppress(_series(sorted(opens.items())), k),
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The analysts' table of links: completed and in-progress counts per link, suppressed."""
+
+    links: list[DistributionLink]
+    table: Suppressed
+    opened: dict[int, int]
+
+
+def compare_links(links: list[DistributionLink], k: int) -> Comparison:
+    """Return completed and in-progress counts of each link as one suppressed table.
+
+    Rows are links, columns "completed" and "in_progress"; the row totals are the starts.
+    """
+    ids = [link.id for link in links]
+    completed = dict(
+        db.session.execute(
+            select(Response.link_id, func.count())
+            .where(Response.link_id.in_(ids))
+            .group_by(Response.link_id)
+        ).all()
+    )
+    in_progress = dict(
+        db.session.execute(
+            select(Draft.link_id, func.count())
+            .where(Draft.link_id.in_(ids), Draft.submitted_at.is_(None))
+            .group_by(Draft.link_id)
+        ).all()
+    )
+    opened = dict(
+        db.session.execute(
+            select(LinkDay.link_id, func.sum(LinkDay.opens))
+            .where(LinkDay.link_id.in_(ids))
+            .group_by(LinkDay.link_id)
+        ).all()
+    )
+    db.session.rollback()
+    table = pd.DataFrame(
+        {
+            "completed": [int(completed.get(i, 0)) for i in ids],
+            "in_progress": [int(in_progress.get(i, 0)) for i in ids],
+        },
+        index=ids,
+        dtype="int64",
+    )
+    return Comparison(links, suppress(table, k), {i: int(n) for i, n in opened.items()})
+
+
+# -- invitations ------------------------------------------------------------------------------
+
+
+def create_invitation(
+    organisation: Organisation, email: str, created_by: User | None = None
+) -> tuple[Invitation, str]:
+    """Create a coordinator invitation; return it with its token (shown once)."""
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise LinkError(N_("Enter an email address such as name@example.org."))
+    token = secrets.token_urlsafe(32)
+    days = current_app.config.get("INVITATION_DAYS", 7)
+    invitation = Invitation(
+        token_hash=_sha256(token),
+        organisation_id=organisation.id,
+        email=email,
+        role="coordinator",
+        created_by=created_by.id if created_by else None,
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    db.session.add(invitation)
+    db.session.commit()
+    return invitation, token
+
+
+def invitation_url(token: str) -> str:
+    """Return an invitation's full address under the configured BASE_URL."""
+    return current_app.config["BASE_URL"].rstrip("/") + "/links/invite/" + token
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def find_invitation(token: str) -> Invitation | None:
+    """Return the unused, unexpired invitation a token opens, or None."""
+    if not token or len(token) > 64:
+        return None
+    invitation = db.session.scalar(select(Invitation).filter_by(token_hash=_sha256(token)))
+    if invitation is None or invitation.used_at is not None:
+        return None
+    if _aware(invitation.expires_at) <= utcnow():
+        return None
+    return invitation
+
+
+def accept_invitation(token: str, password: str) -> User:
+    """Use an invitation once: create the coordinator account with the chosen password.
+
+    :raises LinkError: the invitation is unknown, used or expired.
+    :raises app.accounts.services.AccountError: the password is too short, or the email is taken.
+    """
+    invitation = find_invitation(token)
+    if invitation is None:
+        raise LinkError(N_("This invitation is not valid any more. Ask for a new one."))
+    accounts.hash_password(password)  # refuse a short password before using the invitation
+    # Mark it used in the same transaction as the account: a second request finds no row.
+    claimed = db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        raise LinkError(N_("This invitation is not valid any more. Ask for a new one."))
+    try:
+        return accounts.create_user(
+            invitation.email, password, invitation.role, invitation.organisation
+        )
+    except accounts.AccountError:
+        db.session.rollback()
+        raise
+
+
+def pending_invitations() -> list[Invitation]:
+    """Return the invitations not used yet, newest first."""
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .where(Invitation.used_at.is_(None))
+            .order_by(Invitation.created_at.desc())
+        )
+    )

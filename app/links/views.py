@@ -1,0 +1,507 @@
+"""Distribution links in the workspace, the respondent's /l/<code>, and invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_decimal, format_percent
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from sqlalchemy import select
+from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import NumberRange, Optional
+
+from app.accounts import access
+from app.accounts import services as accounts
+from app.accounts.models import Organisation
+from app.extensions import db, limiter
+from app.i18n import ENDONYMS, current_language, resolve_language, set_language
+from app.links import services
+from app.links.models import DistributionLink
+from app.models import Survey
+from app.survey.services import latest_version, questionnaire_of
+from forms.names import country_choices, country_names
+from forms.schema import Questionnaire
+from geo.disclosure import TOTAL, Suppressed
+
+#: The workspace pages: coordinators see their own organisation's links only.
+bp = Blueprint("links", __name__, url_prefix="/links")
+access.protect(bp, "admin", "analyst", "coordinator")
+
+#: What anyone may open: a link's short address and an invitation.
+public_bp = Blueprint("link_public", __name__)
+
+
+class LinkForm(FlaskForm):
+    organisation = SelectField(_l("Organisation"), coerce=int, validate_choice=False)
+    survey = SelectField(_l("Questionnaire"), coerce=int, validate_choice=False)
+    label = StringField(_l("Label (for your own records)"), render_kw={"maxlength": 200})
+    language = SelectField(_l("Language the questionnaire opens in"), validate_choice=False)
+    country = SelectField(_l("Country the link is meant for"), validate_choice=False)
+    opens_on = DateField(_l("First day (optional)"), validators=[Optional()])
+    closes_on = DateField(_l("Last day (optional)"), validators=[Optional()])
+    response_cap = IntegerField(
+        _l("Most responses through this link (optional)"),
+        validators=[Optional(), NumberRange(min=1, max=10_000_000)],
+    )
+
+
+class StatusForm(FlaskForm):
+    pass
+
+
+class InvitationForm(FlaskForm):
+    organisation = SelectField(_l("Organisation"), coerce=int, validate_choice=False)
+    email = EmailField(_l("Email of the coordinator"), render_kw={"dir": "ltr"})
+
+
+class AcceptForm(FlaskForm):
+    password = PasswordField(
+        _l("Choose a password (at least 12 characters)"),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("The same password again"), render_kw={"autocomplete": "new-password"}
+    )
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _questionnaire(survey: Survey) -> Questionnaire | None:
+    version = latest_version(survey)
+    return questionnaire_of(version) if version else None
+
+
+def _title(survey: Survey, lang: str) -> str:
+    questionnaire = _questionnaire(survey)
+    return questionnaire.text(questionnaire.title, lang) if questionnaire else survey.slug
+
+
+def _own_link(link_id: int) -> DistributionLink:
+    """Return a link the signed-in user may see; 404 for any other (nothing is revealed)."""
+    link = db.session.get(DistributionLink, link_id)
+    if link is None:
+        abort(404)
+    access.require_organisation(link.organisation_id)
+    return link
+
+
+def _k() -> int:
+    key = "K_PUBLISHED" if current_user.role == "coordinator" else "K_ANALYST"
+    return int(current_app.config[key])
+
+
+def _number(n: float) -> str:
+    return format_decimal(int(n))
+
+
+def _rows(table: Suppressed, label: Any) -> list[tuple[str, str]]:
+    """Return (label, published count) rows of a suppressed series, the total last."""
+    rows = [(label(key), table.display(key, _, _number)) for key in table.values.index]
+    rows.append((_("Total"), table.display(TOTAL, _, _number)))
+    return rows
+
+
+def _country_label(lang: str) -> Any:
+    names = country_names(lang)
+    return lambda code: _("Not given") if code == services.NOT_GIVEN else names.get(code, code)
+
+
+def _state_text(state: str) -> str:
+    return {
+        "open": _("Open"),
+        "paused": _("Paused"),
+        "revoked": _("Revoked"),
+        "not_yet": _("Not open yet"),
+        "closed": _("Closed"),
+        "full": _("Full"),
+    }[state]
+
+
+def _refusal_text(state: str) -> str:
+    return {
+        "paused": _("This link is paused for now. Please try again later."),
+        "revoked": _(
+            "This link is no longer in use. Ask the organisation that shared it for a new one."
+        ),
+        "not_yet": _("This link is not open yet. Please come back later."),
+        "closed": _("This link has closed and takes no more responses."),
+        "full": _("This link has received all the responses it was meant for. Thank you."),
+    }[state]
+
+
+def unavailable_page(link: DistributionLink, state: str, kept: bool = False) -> Any:
+    """Render the message of a link that takes no responses, in the respondent's language.
+
+    :param kept: the respondent has a draft, which is kept.
+    """
+    questionnaire = _questionnaire(link.survey)
+    if questionnaire is None:
+        abort(404)
+    lang = resolve_language(
+        questionnaire.languages,
+        questionnaire.default_language,
+        request.args.get("lang") or (None if kept else link.language),
+    )
+    set_language(lang)
+    g.offered_languages = list(questionnaire.languages)
+    return render_template(
+        "links/unavailable.html",
+        questionnaire=questionnaire,
+        message=_refusal_text(state),
+        kept=kept,
+    ), 410
+
+
+def refusal_page(link_id: int | None, kept: bool = False) -> Any:
+    """Return the message page when the link a respondent came through takes no responses."""
+    refused = services.refusal(link_id)
+    return unavailable_page(*refused, kept=kept) if refused else None
+
+
+def link_of_session(survey: Survey) -> int | None:
+    """Return the id of the link the respondent came through, if it was for this survey."""
+    link_id = session.get("link_id")
+    if not isinstance(link_id, int):
+        return None
+    link = db.session.get(DistributionLink, link_id)
+    return link.id if link is not None and link.survey_id == survey.id else None
+
+
+# -- the respondent's short link --------------------------------------------------------------
+
+
+def _link_key() -> str:
+    """Key the per-link rate limit by the code asked for."""
+    return "link:" + str((request.view_args or {}).get("code", ""))[:32]
+
+
+@public_bp.route("/l/<code>")
+@limiter.limit(lambda: current_app.config["RATELIMIT_LINK_ADDRESS"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LINK"], key_func=_link_key)
+def open_link(code: str) -> Any:
+    """Open the questionnaire a link points to, in its language, and remember the link."""
+    link = services.find_link(code)
+    if link is None:
+        abort(404)  # the same page as any unknown address
+    state = services.link_state(link)
+    if state != "open":
+        return unavailable_page(link, state)
+    services.count_open(link)
+    session["link_id"] = link.id
+    return redirect(url_for("survey.start", slug=link.survey.slug, lang=link.language or None))
+
+
+# -- invitations: accepting -------------------------------------------------------------------
+
+
+@public_bp.route("/links/invite/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def accept_invitation(token: str) -> Any:
+    """Let an invited coordinator choose a password; the invitation works once."""
+    invitation = services.find_invitation(token)
+    if invitation is None:
+        abort(404)
+    form = AcceptForm()
+    error = None
+    if form.validate_on_submit():
+        password = form.password.data or ""
+        if password != (form.confirm.data or ""):
+            error = _("The two passwords differ.")
+        else:
+            try:
+                user = services.accept_invitation(token, password)
+            except (services.LinkError, accounts.AccountError) as exc:
+                error = _(str(exc))
+            else:
+                accounts.record("invitation_accepted", target=f"user:{user.id}", user=user)
+                return render_template("links/accepted.html", email=user.email)
+    return render_template(
+        "links/accept.html",
+        form=form,
+        error=error,
+        email=invitation.email,
+        organisation=invitation.organisation.display_name(current_language()),
+    ), (422 if error else 200)
+
+
+# -- the workspace ----------------------------------------------------------------------------
+
+
+@bp.route("/")
+def index() -> Any:
+    """List the links the user may see, with their state and address."""
+    organisation_id = request.args.get("org", type=int)
+    links = services.links_for(current_user, organisation_id)
+    lang = current_language()
+    rows = [
+        {
+            "link": link,
+            "title": _title(link.survey, lang),
+            "organisation": link.organisation.display_name(lang),
+            "state": _state_text(services.link_state(link)),
+            "url": services.link_url(link),
+        }
+        for link in links
+    ]
+    return render_template("links/index.html", rows=rows)
+
+
+def _organisation_choices(lang: str) -> list[tuple[int, str]]:
+    organisations = db.session.scalars(select(Organisation).order_by(Organisation.slug))
+    return [(org.id, org.display_name(lang)) for org in organisations]
+
+
+def _survey_choices(lang: str) -> list[tuple[int, str]]:
+    surveys = db.session.scalars(select(Survey).order_by(Survey.slug))
+    return [(s.id, _title(s, lang)) for s in surveys if latest_version(s) is not None]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create() -> Any:
+    """Create a link for a questionnaire: label, language, country, dates and cap."""
+    lang = current_language()
+    form = LinkForm()
+    coordinator = current_user.role == "coordinator"
+    form.organisation.choices = (
+        [(current_user.organisation_id, current_user.organisation.display_name(lang))]
+        if coordinator
+        else _organisation_choices(lang)
+    )
+    form.survey.choices = _survey_choices(lang)
+    form.language.choices = [("", _("As the respondent's browser asks"))] + [
+        (tag, ENDONYMS.get(tag, tag)) for tag in current_app.config["LANGUAGES"]
+    ]
+    form.country.choices = [("", _("Any country"))] + list(country_choices(lang))
+    error = None
+    if form.validate_on_submit():
+        organisation = (
+            current_user.organisation
+            if coordinator
+            else db.session.get(Organisation, form.organisation.data)
+        )
+        survey = db.session.get(Survey, form.survey.data)
+        if organisation is None or survey is None:
+            error = _("Choose an organisation and a questionnaire from the lists.")
+        else:
+            try:
+                link = services.create_link(
+                    survey,
+                    organisation,
+                    form.label.data or "",
+                    language=form.language.data or None,
+                    country=form.country.data or None,
+                    opens_on=form.opens_on.data,
+                    closes_on=form.closes_on.data,
+                    response_cap=form.response_cap.data,
+                    created_by=current_user,
+                )
+            except services.LinkError as exc:
+                db.session.rollback()
+                error = _(str(exc))
+            else:
+                accounts.record(
+                    "link_created",
+                    target=f"link:{link.id}",
+                    details={"organisation": organisation.slug, "survey": survey.slug},
+                )
+                return redirect(url_for("links.detail", link_id=link.id), 303)
+    status = 422 if error or form.errors else 200
+    return render_template("links/new.html", form=form, error=error), status
+
+
+@bp.route("/<int:link_id>")
+def detail(link_id: int) -> Any:
+    """Show a link's address, QR code, poster and figures (every count at k or hidden)."""
+    link = _own_link(link_id)
+    lang = current_language()
+    k = _k()
+    figures = services.link_figures(link, k)
+    questionnaire = _questionnaire(link.survey)
+    funnel = figures.funnel
+
+    def shown(value: int | None, small: bool) -> str:
+        if value is None:
+            return _("fewer than %(k)s", k=k) if small else _("not shown (protects a small count)")
+        return _number(value)
+
+    rate = funnel.completion_rate
+    return render_template(
+        "links/detail.html",
+        link=link,
+        k=k,
+        url=services.link_url(link),
+        title=_title(link.survey, lang),
+        organisation=link.organisation.display_name(lang),
+        state=_state_text(services.link_state(link)),
+        languages=[
+            (t, ENDONYMS.get(t, t)) for t in (questionnaire.languages if questionnaire else ())
+        ],
+        funnel={
+            "opened": shown(funnel.opened, funnel.opened_small),
+            "started": shown(funnel.started, funnel.started_small),
+            "completed": shown(funnel.completed, funnel.completed_small),
+            "rate": format_percent(rate) if rate is not None else _("not shown"),
+        },
+        by_country=_rows(figures.by_country, _country_label(lang)),
+        by_language=_rows(figures.by_language, lambda tag: ENDONYMS.get(tag, tag)),
+        completed_by_month=_rows(figures.completed_by_month, str),
+        opened_by_month=_rows(figures.opened_by_month, str),
+        form=StatusForm(),
+    )
+
+
+@bp.route("/<int:link_id>/qr.<kind>")
+def qr(link_id: int, kind: str) -> Response:
+    """Download the link's QR code as SVG or PNG."""
+    link = _own_link(link_id)
+    if kind not in ("svg", "png"):
+        abort(404)
+    mimetype = "image/svg+xml" if kind == "svg" else "image/png"
+    response = Response(services.qr_code(link, kind), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="link-{link.id}.{kind}"'
+    return response
+
+
+@bp.route("/<int:link_id>/poster")
+def poster(link_id: int) -> Any:
+    """Show a printable A4 poster in one of the questionnaire's languages."""
+    link = _own_link(link_id)
+    questionnaire = _questionnaire(link.survey)
+    if questionnaire is None:
+        abort(404)
+    asked = request.args.get("lang") or link.language or questionnaire.default_language
+    lang = asked if asked in questionnaire.languages else questionnaire.default_language
+    set_language(lang)
+    g.offered_languages = list(questionnaire.languages)
+    # The SVG is drawn here from the link's own address, never from anything a person typed.
+    svg = Markup(services.qr_code(link, "svg", scalable=True).decode())  # noqa: S704
+    return render_template(
+        "links/poster.html",
+        link=link,
+        title=questionnaire.text(questionnaire.title, lang),
+        invitation=questionnaire.text(questionnaire.description, lang),
+        url=services.link_url(link),
+        qr_svg=svg,
+        languages=[(t, ENDONYMS.get(t, t)) for t in questionnaire.languages],
+    )
+
+
+@bp.route("/<int:link_id>/status", methods=["POST"])
+def change_status(link_id: int) -> Any:
+    """Pause, resume or revoke a link."""
+    link = _own_link(link_id)
+    form = StatusForm()
+    action = request.form.get("action")
+    statuses = {"pause": "paused", "resume": "active", "revoke": "revoked"}
+    if not form.validate_on_submit() or action not in statuses:
+        abort(400)
+    try:
+        services.set_status(link, statuses[action])
+    except services.LinkError as exc:
+        db.session.rollback()
+        flash(_(str(exc)))
+    else:
+        accounts.record(f"link_{action}", target=f"link:{link.id}")
+    return redirect(url_for("links.detail", link_id=link.id), 303)
+
+
+@bp.route("/compare")
+@access.roles_required("admin", "analyst")
+def compare() -> Any:
+    """Compare every link: opens, starts, completions and completion rate (k for analysts)."""
+    lang = current_language()
+    k = int(current_app.config["K_ANALYST"])
+    organisation_id = request.args.get("org", type=int)
+    comparison = services.compare_links(services.links_for(current_user, organisation_id), k)
+    table = comparison.table
+    rows = []
+    for link in comparison.links:
+        completed = table.display((link.id, "completed"), _, _number)
+        started = table.display((link.id, TOTAL), _, _number)
+        rate = None
+        if not table.is_hidden((link.id, "completed")) and not table.is_hidden((link.id, TOTAL)):
+            total = table.row_totals[link.id]
+            rate = format_percent(table.values.loc[link.id, "completed"] / total) if total else None
+        opened = comparison.opened.get(link.id, 0)
+        rows.append(
+            {
+                "link": link,
+                "organisation": link.organisation.display_name(lang),
+                "title": _title(link.survey, lang),
+                "state": _state_text(services.link_state(link)),
+                "opened": _("fewer than %(k)s", k=k) if 1 <= opened < k else _number(opened),
+                "started": started,
+                "completed": completed,
+                "rate": rate or "–",
+            }
+        )
+    totals = {
+        "started": table.display(TOTAL, _, _number),
+        "completed": table.display((TOTAL, "completed"), _, _number),
+    }
+    accounts.record("links_compared", details={"organisation": organisation_id}, rows=len(rows))
+    return render_template(
+        "links/compare.html",
+        rows=rows,
+        totals=totals,
+        k=k,
+        organisations=_organisation_choices(lang),
+        organisation_id=organisation_id,
+    )
+
+
+@bp.route("/invitations", methods=["GET", "POST"])
+@access.roles_required("admin", "analyst")
+def invitations() -> Any:
+    """Invite a coordinator to an organisation; the link is shown once."""
+    lang = current_language()
+    form = InvitationForm()
+    form.organisation.choices = _organisation_choices(lang)
+    if request.method == "GET":  # the organisations page may link here for one organisation
+        form.organisation.data = request.args.get("org", type=int)
+    error = None
+    created_url = None
+    if form.validate_on_submit():
+        organisation = db.session.get(Organisation, form.organisation.data)
+        if organisation is None:
+            error = _("Choose an organisation from the list.")
+        else:
+            try:
+                invitation, token = services.create_invitation(
+                    organisation, form.email.data or "", current_user
+                )
+            except services.LinkError as exc:
+                db.session.rollback()
+                error = _(str(exc))
+            else:
+                accounts.record(
+                    "invitation_created",
+                    target=f"invitation:{invitation.id}",
+                    details={"organisation": organisation.slug},
+                )
+                created_url = services.invitation_url(token)
+    return render_template(
+        "links/invitations.html",
+        form=form,
+        error=error,
+        created_url=created_url,
+        pending=services.pending_invitations(),
+    ), (422 if error else 200)
