@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -82,6 +83,11 @@ def load_text(text: str, filename: str = "<questionnaire>") -> Questionnaire:
         raise QuestionnaireError(
             [Problem(filename, where, N_("is not valid YAML: %(reason)s"), {"reason": str(exc)})]
         ) from exc
+    if "\\u0000" in json.dumps(document, default=str):
+        # A NUL character (the YAML escape \0) cannot be stored by PostgreSQL, nor is it meant.
+        raise QuestionnaireError(
+            [Problem(filename, "file", N_("contains a NUL character (U+0000)"))]
+        )
     return load_document(document, filename)
 
 

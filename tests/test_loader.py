@@ -130,3 +130,10 @@ def test_a_file_that_is_not_a_questionnaire():
         load_text(yaml.safe_dump(["a", "list"]), "list.yaml")
     with pytest.raises(QuestionnaireError):
         load_text("", "empty.yaml")
+
+
+def test_a_nul_character_is_refused():
+    text = yaml.safe_dump(minimal()).replace("Survey", '"Sur\\0vey"', 1)
+    with pytest.raises(QuestionnaireError) as info:
+        load_text(text, "nul.yaml")
+    assert "NUL" in info.value.format()[0]

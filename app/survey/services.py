@@ -10,18 +10,19 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer, joinedload
 
+from app.db import begin_write
 from app.extensions import db
 from app.models import Draft, Response, Survey, SurveyVersion, WithdrawnSubmission, utcnow
 from forms import names
-from forms.loader import load_document, load_path
+from forms.loader import load_document, load_path, load_text
 from forms.schema import Questionnaire
 from geo import boundaries, places
 
@@ -65,7 +66,26 @@ def load_questionnaire_file(path: str | Path) -> tuple[SurveyVersion, bool]:
     :return: the version and whether it is new.
     :raises forms.loader.QuestionnaireError: when the file has problems.
     """
-    questionnaire = load_path(path)
+    return store_questionnaire(load_path(path))
+
+
+def load_questionnaire_text(text: str, filename: str) -> tuple[SurveyVersion, bool]:
+    """Load questionnaire YAML text (an uploaded file) as a new version, unless it is unchanged.
+
+    :param filename: the name problems are reported under.
+    :return: the version and whether it is new.
+    :raises forms.loader.QuestionnaireError: when the text has problems.
+    """
+    return store_questionnaire(load_text(text, filename))
+
+
+def store_questionnaire(questionnaire: Questionnaire) -> tuple[SurveyVersion, bool]:
+    """Store a checked questionnaire as a new version of its survey, unless it is unchanged.
+
+    Older versions and the responses given under them are never touched.
+
+    :return: the version and whether it is new.
+    """
     # Store the document as JSON (dates as text) so it loads back the same from any database.
     document = json.loads(canonical_json(questionnaire.source))
     digest = sha256(canonical_json(document))
@@ -98,14 +118,24 @@ def load_questionnaire_file(path: str | Path) -> tuple[SurveyVersion, bool]:
     return version, True
 
 
-@lru_cache(maxsize=64)
-def _parsed(version_id: int, content_hash: str, definition_json: str) -> Questionnaire:
-    return load_document(json.loads(definition_json), f"version {version_id}")
+#: Parsed questionnaires by (version id, content hash); a stored version never changes.
+_PARSED: dict[tuple[int, str], Questionnaire] = {}
 
 
 def questionnaire_of(version: SurveyVersion) -> Questionnaire:
-    """Return the parsed questionnaire of a stored version (parsed once per process)."""
-    return _parsed(version.id, version.content_hash, canonical_json(version.definition))
+    """Return the parsed questionnaire of a stored version (parsed once per process).
+
+    The key is the content hash stored with the version, so a hit neither reads nor
+    re-serialises the definition (a large document: that cost was most of a submission's).
+    """
+    key = (version.id, version.content_hash)
+    questionnaire = _PARSED.get(key)
+    if questionnaire is None:
+        if len(_PARSED) >= 64:
+            _PARSED.clear()
+        definition = json.loads(canonical_json(version.definition))
+        questionnaire = _PARSED[key] = load_document(definition, f"version {version.id}")
+    return questionnaire
 
 
 def find_survey(slug: str) -> Survey | None:
@@ -120,6 +150,8 @@ def latest_version(survey: Survey) -> SurveyVersion | None:
         .filter_by(survey_id=survey.id)
         .order_by(SurveyVersion.number.desc())
         .limit(1)
+        # The definition is only read when this process has not parsed the version yet.
+        .options(defer(SurveyVersion.definition))
     )
 
 
@@ -176,7 +208,16 @@ def find_draft(token: str) -> Draft | None:
     """Return the draft a resume token opens, or None."""
     if not token or len(token) > 64:
         return None
-    return db.session.scalar(select(Draft).filter_by(token_hash=sha256(token)))
+    # One query for the draft, its version and survey; the version's large definition is read
+    # only if this process has not parsed that version yet (see questionnaire_of).
+    return db.session.scalar(
+        select(Draft)
+        .filter_by(token_hash=sha256(token))
+        .options(
+            joinedload(Draft.version).defer(SurveyVersion.definition),
+            joinedload(Draft.version).joinedload(SurveyVersion.survey),
+        )
+    )
 
 
 def save_page(
@@ -187,6 +228,7 @@ def save_page(
     language: str | None = None,
 ) -> None:
     """Store a page's answers (and what did not pass the checks) in the draft."""
+    begin_write(db.session)  # a GET saving a language switch writes too
     draft.answers = answers
     draft.pending = pending
     draft.furthest_page = max(draft.furthest_page or 0, page)
