@@ -233,6 +233,9 @@ def page(slug: str, token: str, index: int) -> Any:
     ctx = Context(questionnaire, lang, _, answers)
     form_class = build_page_form(FlaskForm, group, ctx)
 
+    def show(form: FlaskForm, values: dict[str, Any], notice: str | None = None, status=200):
+        return _render_page(questionnaire, group, index, form, values, token, notice, status)
+
     if request.method == "GET":
         data = form_data(group, answers)
         data.update({k: v for k, v in pending.items() if k in data})
@@ -240,22 +243,14 @@ def page(slug: str, token: str, index: int) -> Any:
         prepare(form, group, ctx)
         if lang != draft.language:
             services.save_page(draft, answers, pending, draft.furthest_page, lang)
-        return _render_page(questionnaire, group, index, form, answers, token)
+        return show(form, answers)
 
     form = form_class()
     prepare(form, group, ctx)
     if not form.validate():
         # Only the CSRF check can fail here: show the page again with everything as typed.
-        return _render_page(
-            questionnaire,
-            group,
-            index,
-            form,
-            answers,
-            token,
-            notice=_("This page had expired. Your answers are still here: please send it again."),
-            status=400,
-        )
+        expired = _("This page had expired. Your answers are still here: please send it again.")
+        return show(form, answers, expired, 400)
     raw = raw_answers(form, group)
     outcome = check_group(questionnaire, group, raw, answers, ctx)
     own = {q.name for q in group.questions}
@@ -268,36 +263,19 @@ def page(slug: str, token: str, index: int) -> Any:
 
     action = request.form.get("_action", "next")
     if switch_to or action == "refresh":
-        return _render_page(questionnaire, group, index, form, values, token)
+        return show(form, values)
     if action == "back":
         return redirect(_page_url(slug, token, _previous_index(questionnaire, values, index)), 303)
-    stale = region_list_is_stale(form, group)
-    appeared = _appeared(group, values, request.form)
-    if stale or appeared:
-        return _render_page(
-            questionnaire,
-            group,
-            index,
-            form,
-            values,
-            token,
-            notice=_("Please look at this page again: it now shows more to answer.")
-            if appeared
-            else _("Now choose your region from the list for the country you chose."),
+    if _appeared(group, values, request.form):
+        return show(form, values, _("Please look at this page again: it now shows more to answer."))
+    if region_list_is_stale(form, group):
+        return show(
+            form, values, _("Now choose your region from the list for the country you chose.")
         )
     if outcome.errors:
         for name, messages in outcome.errors.items():
             form[name].errors = messages
-        return _render_page(
-            questionnaire,
-            group,
-            index,
-            form,
-            values,
-            token,
-            notice=_("Some answers need your attention."),
-            status=422,
-        )
+        return show(form, values, _("Some answers need your attention."), 422)
     return redirect(_page_url(slug, token, _next_index(questionnaire, values, index)), 303)
 
 
