@@ -25,7 +25,9 @@ def sign_in(client, email="analyst@example.org", password=PASSWORD, next_url=Non
     page = client.get("/account/login")
     url = "/account/login" + (f"?next={next_url}" if next_url else "")
     return client.post(
-        url, data={"csrf_token": csrf_token(page.text), "email": email, "password": password}
+        url,
+        data={"csrf_token": csrf_token(page.text), "email": email, "password": password},
+        headers={"Accept-Language": "en"},
     )
 
 
