@@ -13,6 +13,8 @@ WEB_CONCURRENCY ?=
 GUNICORN_THREADS ?=
 # `make bench`: stored-row counts for the growth check, comma-separated.
 BENCH_SIZES ?= 10000,100000,1000000
+# `make loadtest`: examples per fuzz test (four tests, so four times this many bodies).
+FUZZ_EXAMPLES ?= 750
 
 .PHONY: run test setup setup-dev assets catalogs database chromium lint format serve bench loadtest clean
 
@@ -23,7 +25,7 @@ run: setup database ## Serve the site on http://$(HOST):$(PORT)
 
 test: setup-dev chromium ## Lint, then run the whole test suite
 	$(BIN)/ruff check .
-	$(FLASK) atlas check-translations
+	$(FLASK) atlas check-translations --limit 3
 	$(BIN)/pytest
 
 setup: $(VENV)/.installed assets catalogs
@@ -66,13 +68,18 @@ serve: setup database ## Serve the site under gunicorn on $(HOST):$(PORT) (produ
 bench: setup-dev ## Benchmarks on SQLite and PostgreSQL; writes bench/out/ and BENCHMARKS.md
 	BENCH_SIZES=$(BENCH_SIZES) $(BIN)/python -m bench.run
 
-loadtest: setup-dev ## Load and fault test under gunicorn (a few minutes, 127.0.0.1 only)
+loadtest: setup-dev ## Load and fault test under gunicorn, then a fuzz run (127.0.0.1 only)
 	$(BIN)/python -m bench.loadtest
+	ATLAS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider tests/test_api_fuzz.py
 
 # Debian's Chromium drives the browser tests; no browser is downloaded.
 chromium:
 	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@# System fonts for Kazakh Arabic script (incl. U+0674) and Chinese, so screenshots are readable;
+	@# the site itself never fetches fonts (atlas.css names system fonts only).
+	@fc-list -q ":family=Noto Naskh Arabic" && fc-list -q ":lang=zh" || { echo "Installing Debian's Arabic and CJK fonts"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-core fonts-wqy-microhei >/dev/null; }
 
 lint: setup-dev
 	$(BIN)/ruff check .

@@ -10,7 +10,9 @@ DEFAULT_LANGUAGE = "kk"
 
 #: The database; ``DATABASE_URL`` in the environment wins. None means instance/atlas.db.
 SQLALCHEMY_DATABASE_URI = None
-SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+#: Check a pooled connection before use: a PostgreSQL restart or a killed backend costs one
+#: retry on the spot, not a 500.
+SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
 #: Seconds a SQLite writer waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT = 30
 
@@ -36,6 +38,13 @@ BASE_URL = "http://127.0.0.1:5000"
 REDIS_URL = None
 RATELIMIT_SUBMISSIONS = "60 per minute"
 RATELIMIT_HEADERS_ENABLED = True
+#: Opening distribution links (/l/<code>): per address, and per link whatever the address.
+RATELIMIT_LINK_ADDRESS = "30 per minute"
+RATELIMIT_LINK = "600 per minute"
+#: A consent form sent sooner than this after the page was served is refused (naive bots).
+MIN_FILL_SECONDS = 3
+#: Days a coordinator's invitation link stays valid.
+INVITATION_DAYS = 7
 
 #: Small-cell threshold for published figures and for the analyst workspace.
 K_PUBLISHED = 10
@@ -43,3 +52,16 @@ K_ANALYST = 5
 
 #: Questionnaires loaded by `make run` and `atlas load-questionnaire` without a path.
 BUNDLED_QUESTIONNAIRES = "forms/questionnaires"
+
+#: Exports and the specialists registry (app/data): responses older than this many days lose
+#: their free-text answers, e-mail, city and coordinates (`flask atlas apply-retention`); the
+#: consent statement promises at most five years after the survey closes.
+RETENTION_DAYS = 3 * 365
+#: Unsubmitted drafts untouched for this many days are deleted by the same command.
+DRAFT_RETENTION_DAYS = 30
+
+#: Countries shown at country level only on maps and profiles (respondents there risk harm if
+#: located): no region or city of theirs is ever listed.
+HIGH_RISK_COUNTRIES = ["CN"]
+#: Where `atlas build-maps` writes the published maps; None means instance/maps.
+MAPS_DIR = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -34,4 +35,39 @@ def tune_engine(engine: Engine, config: Mapping[str, Any]) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if _reads_only() else "BEGIN IMMEDIATE")
+
+
+#: Blueprints whose GET views only read, or call begin_write before writing (audited). Others
+#: (link opens counted on GET, staff session upkeep) keep BEGIN IMMEDIATE until they do too.
+READ_ONLY_GET_BLUEPRINTS = frozenset({"survey", "main", "api"})
+
+
+def _reads_only() -> bool:
+    """Return whether the transaction being opened belongs to a page view that only reads.
+
+    Taking the write lock at BEGIN in every transaction made every request, page views
+    included, wait in one queue for one lock held while templates render: under load that
+    queue, not the work, set the response time. WAL lets readers run beside the writer, so a
+    GET or HEAD request reads in a deferred transaction unless it announced a write with
+    :func:`begin_write`.
+    """
+    return (
+        has_request_context()
+        and request.method in ("GET", "HEAD")
+        and request.blueprint in READ_ONLY_GET_BLUEPRINTS
+        and not g.get("atlas_write_lock", False)
+    )
+
+
+def begin_write(session: Any) -> None:
+    """Make what follows in this request write under SQLite's write lock taken at BEGIN.
+
+    A GET request that writes (saving a language switch) calls this before it reads what it
+    will change: its read transaction ends and the next one begins with ``BEGIN IMMEDIATE``.
+    Upgrading a deferred transaction instead fails at once with SQLITE_BUSY when another
+    writer committed since it began, whatever the busy timeout. No-op outside GET requests.
+    """
+    if _reads_only():
+        g.atlas_write_lock = True
+        session.commit()
