@@ -97,8 +97,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.accounts import bp as accounts_bp
+    from app.admin import bp as admin_bp
+    from app.analyst import bp as analyst_bp
+    from app.analyst import map_assets_bp
     from app.api import bp as api_bp
+    from app.data import bp as data_bp
     from app.extensions import csrf
+    from app.links import bp as links_bp
+    from app.links import public_bp as link_public_bp
     from app.main import bp as main_bp
     from app.survey import bp as survey_bp
 
@@ -108,8 +114,14 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(survey_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(data_bp)
+    app.register_blueprint(links_bp)
+    app.register_blueprint(link_public_bp)
+    app.register_blueprint(analyst_bp)
+    app.register_blueprint(map_assets_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

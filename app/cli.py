@@ -12,7 +12,10 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from app import ROOT
+from app.analyst.commands import build_maps_command, generate_synthetic_command
+from app.data.commands import apply_retention_command, export_command
 from app.jobs import enqueue_command, worker
+from app.links.commands import create_link
 from app.ops import backup, restore
 from forms.loader import QuestionnaireError
 
@@ -53,6 +56,11 @@ atlas.add_command(backup)
 atlas.add_command(restore)
 atlas.add_command(worker)
 atlas.add_command(enqueue_command)
+atlas.add_command(build_maps_command)
+atlas.add_command(generate_synthetic_command)
+atlas.add_command(create_link)
+atlas.add_command(export_command)
+atlas.add_command(apply_retention_command)
 
 
 @atlas.command("check-translations")

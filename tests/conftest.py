@@ -84,6 +84,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "SESSION_COOKIE_SECURE": False,
             "BASE_URL": "http://atlas.example",
             "RATELIMIT_ENABLED": False,
+            "MIN_FILL_SECONDS": 0,  # tests post the consent form at once
         }
     )
     from app.extensions import limiter

@@ -67,8 +67,8 @@ def require_organisation(organisation_id: int | None) -> None:
 MENU: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("analyst.dashboard", _l("Dashboard"), ("admin", "analyst")),
     ("analyst.countries", _l("Countries"), ("admin", "analyst")),
-    ("analyst.exports", _l("Exports"), ("admin", "analyst")),
-    ("analyst.registry", _l("Specialists"), ("admin", "analyst")),
+    ("data.exports", _l("Exports"), ("admin", "analyst")),
+    ("data.registry", _l("Specialists"), ("admin", "analyst")),
     ("links.index", _l("Links"), ("admin", "analyst", "coordinator")),
     ("admin.questionnaires", _l("Questionnaires"), ("admin",)),
     ("admin.organisations", _l("Organisations"), ("admin", "analyst")),

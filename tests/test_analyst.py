@@ -1,0 +1,467 @@
+"""The analyst workspace: who may see it, small counts, escaping, filters, reports, audit."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import html
+import re
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app.accounts import services as accounts
+from app.accounts.models import AuditEvent, User
+from app.analyst import services
+from app.analyst.data import COLUMNS, responses_frame
+from app.extensions import db
+from app.models import Response
+from app.survey.services import find_survey, latest_version, questionnaire_of, record_submission
+from geo.synthetic import HOSTILE_STRINGS
+from tests.test_accounts import PASSWORD, sign_in
+
+SLUG = "kazakh-diaspora"
+IMG = "<img src=x onerror=alert(1)>"
+TEMPLATE = "${alert(1)}"
+
+
+def answers_for(country: str, **extra: Any) -> dict[str, Any]:
+    """Return valid answers of the bundled questionnaire for a respondent living in ``country``."""
+    answers: dict[str, Any] = {
+        "residence": {
+            "country": country,
+            "region": None,
+            "city": None,
+            "city_id": None,
+            "geo": None,
+        },
+        "citizenship": country,
+        "sex": "female",
+        "age": 30,
+        "education": "master",
+        "occupation": "health",
+        "skills": ["healthcare"],
+        "languages": ["kk", "ru"],
+        "scripts": ["cyrillic"],
+        "ties": ["family"],
+        "return_intention": "maybe",
+        "needs": ["kazakh_language"],
+        "contribution": ["mentoring"],
+        "association_member": "no",
+        "specialist_consent": "no",
+        "years_in_country": 12,
+    }
+    answers.update(extra)
+    return answers
+
+
+def submit(answers: dict[str, Any], language: str = "kk", link_id: int | None = None) -> None:
+    """Store a response the way the survey does."""
+    version = latest_version(find_survey(SLUG))
+    record_submission(
+        version,
+        str(uuid.uuid4()),
+        answers,
+        language=language,
+        consent_version="1",
+        consent_language=language,
+        consented_at=dt.datetime.now(dt.UTC),
+        link_id=link_id,
+    )
+
+
+def seed(country: str, n: int, **extra: Any) -> None:
+    for _ in range(n):
+        submit(answers_for(country, **extra))
+
+
+@pytest.fixture
+def users(db):
+    """The database, ready for :func:`as_role` to add users (hashing passwords takes time)."""
+    return db
+
+
+def as_role(client, role: str):
+    """Create a user with ``role`` (a coordinator with an organisation) and sign in."""
+    email = f"{role}@example.org"
+    if db.session.scalar(select(User).filter_by(email=email)) is None:
+        org = None
+        if role == "coordinator":
+            org = accounts.create_organisation("assoc", {"en": "An association"}, "TR")
+        accounts.create_user(email, PASSWORD, role, org)
+    response = sign_in(client, email=email)
+    assert response.status_code == 302, response.status_code
+    return client
+
+
+def small_numbers(page: str, k: int) -> list[str]:
+    """Return counts 1..k-1 that a page shows in a table cell or a chart's text."""
+    cells = re.findall(r"<td>([^<]*)</td>", page) + re.findall(r"<text[^>]*>([^<]*)</text>", page)
+    found = []
+    for cell in cells:
+        text = html.unescape(cell).replace("\u00a0", "").replace("\u202f", "").replace(",", "")
+        text = text.replace(" ", "")
+        if text.isdigit() and 1 <= int(text) < k:
+            found.append(cell)
+    return found
+
+
+def table_row(page: str, label: str) -> str:
+    """Return the table row whose header cell is ``label``."""
+    match = re.search(
+        r"<tr><th scope=\"row\">(?:<a [^>]*>)?" + re.escape(label) + r".*?</tr>", page
+    )
+    assert match, f"no row {label!r}"
+    return match.group(0)
+
+
+# -- access -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst"])
+def test_dashboard_and_profiles_render_for_admin_and_analyst(client, users, role):
+    seed("RU", 6)
+    as_role(client, role)
+    page = client.get("/analyst/?lang=en")
+    assert page.status_code == 200
+    assert "<h1>Dashboard</h1>" in page.text
+    assert "Respondents by country of residence" in page.text
+    countries = client.get("/analyst/countries?lang=en")
+    assert countries.status_code == 200
+    assert 'href="/analyst/countries/RU"' in countries.text
+    profile = client.get("/analyst/countries/RU?lang=en")
+    assert profile.status_code == 200
+    assert "Kazakhs in Russia" in profile.text
+    assert "Respondents by sex and age" in profile.text
+    assert "<script" not in profile.text  # no script of any kind, let alone a third party's
+
+
+def test_coordinators_are_refused_and_visitors_sent_to_sign_in(client, users):
+    for url in (
+        "/analyst/",
+        "/analyst/countries",
+        "/analyst/countries/RU",
+        "/analyst/countries/RU/report?lang=en",
+        "/analyst/maps/world.en.html",
+    ):
+        anonymous = client.get(url)
+        assert anonymous.status_code == 302, url
+        assert "/account/login" in anonymous.headers["Location"]
+    as_role(client, "coordinator")
+    for url in (
+        "/analyst/",
+        "/analyst/countries",
+        "/analyst/countries/RU",
+        "/analyst/countries/RU/report?lang=en",
+    ):
+        assert client.get(url).status_code == 403, url
+
+
+@pytest.mark.parametrize("iso2", ["XX", "ru", "RUS", "R1", "%3Cb%3E"])
+def test_unknown_or_invalid_country_codes_are_not_found(client, users, iso2):
+    as_role(client, "analyst")
+    assert client.get(f"/analyst/countries/{iso2}").status_code == 404
+    assert client.get(f"/analyst/countries/{iso2}/report?lang=en").status_code == 404
+
+
+# -- small counts -------------------------------------------------------------------------------
+
+
+def test_every_number_on_the_analyst_pages_respects_k5(client, users):
+    seed("MN", 3)
+    seed("RU", 12)
+    as_role(client, "analyst")
+    dashboard = client.get("/analyst/?lang=en").text
+    assert "fewer than 5" in dashboard
+    assert ">3<" not in table_row(dashboard, "Mongolia")
+    assert "fewer than 5" in table_row(dashboard, "Mongolia")
+    assert small_numbers(dashboard, 5) == []
+    countries = client.get("/analyst/countries?lang=en").text
+    assert "fewer than 5" in table_row(countries, "Mongolia")
+    assert small_numbers(countries, 5) == []
+    profile = client.get("/analyst/countries/MN?lang=en").text
+    assert "fewer than 5" in profile
+    assert "Too few respondents live here" in profile
+    assert small_numbers(profile, 5) == []
+    # Russia's 12 would give Mongolia's 3 away from the total of 15: it is hidden too.
+    assert "15" in table_row(dashboard, "Total")
+    assert ">12<" not in dashboard
+    profile = client.get("/analyst/countries/RU?lang=en").text
+    assert "Too few respondents live here" in profile
+
+
+def test_breakdowns_hide_small_answers_and_their_complements(client, users):
+    seed("RU", 20)
+    seed("RU", 2, sex="male", education="doctorate", skills=["law"])
+    seed("TR", 20)
+    as_role(client, "analyst")
+    page = client.get("/analyst/countries/RU?lang=en").text
+    assert small_numbers(page, 5) == []
+    assert "fewer than 5" in table_row(page, "Doctorate (PhD, candidate or doctor of sciences)")
+    assert ">20<" not in table_row(page, "Master&#39;s degree")  # 22 - 20 = 2: hidden too
+    dashboard = client.get("/analyst/?lang=en").text
+    assert small_numbers(dashboard, 5) == []
+    assert ">42<" in table_row(dashboard, "Total")
+
+
+def test_country_filter_and_k_hold_together(client, users):
+    seed("RU", 7)
+    seed("TR", 9)
+    as_role(client, "analyst")
+    page = client.get("/analyst/?lang=en&country=RU").text
+    assert small_numbers(page, 5) == []
+    assert ">7<" in table_row(page, "Russia")
+    assert "Türkiye" not in page and "Turkey" not in page
+
+
+# -- filters ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since=yesterday",
+        "since=2026-02-30",
+        "until=99999-01-01",
+        "since=2026-05-01&until=2026-01-01",
+        "version=abc",
+        "version=-1",
+        "version=99999999999999999999",
+        "country=ZZ",
+        "country=%3Cimg%20src%3Dx%3E",
+        "survey=%3Cscript%3Ealert(1)%3C/script%3E",
+        "since=%00",
+        "country=ru&since=2000-01-01&until=2100-12-31&version=1",
+    ],
+)
+def test_bad_filters_get_a_message_not_an_error(client, users, query):
+    seed("RU", 5)
+    as_role(client, "analyst")
+    response = client.get(f"/analyst/?lang=en&{query}")
+    assert response.status_code in (200, 400), response.status_code
+    if response.status_code == 200:
+        assert "<script>alert(1)" not in response.text
+        assert "<img src=x>" not in response.text
+        if query.startswith("country=ru&"):
+            assert "Some filters were not applied" not in response.text
+        else:
+            assert "Some filters were not applied" in response.text
+
+
+def test_date_and_version_filters_select_responses(client, users):
+    seed("RU", 6)
+    as_role(client, "analyst")
+    today = dt.date.today()
+    empty = client.get(f"/analyst/?lang=en&until={today - dt.timedelta(days=3)}").text
+    assert "Russia" not in empty
+    full = client.get(f"/analyst/?lang=en&since={today}&version=1").text
+    assert ">6<" in table_row(full, "Russia")
+
+
+# -- escaping -----------------------------------------------------------------------------------
+
+
+def test_hostile_text_is_escaped_wherever_it_is_shown(client, users):
+    for payload in (IMG, TEMPLATE):
+        for _ in range(5):
+            submit(
+                answers_for(
+                    "TR",
+                    residence={
+                        "country": "TR",
+                        "region": None,
+                        "city": payload,
+                        "city_id": None,
+                        "geo": None,
+                    },
+                    proposals=payload,
+                )
+            )
+    as_role(client, "analyst")
+    escaped = html.escape(IMG, quote=False)
+    for url in ("/analyst/?lang=en", "/analyst/countries?lang=en", "/analyst/countries/TR?lang=en"):
+        page = client.get(url).text
+        assert IMG not in page, url
+        assert "<script" not in page, url
+    page = client.get("/analyst/countries/TR?lang=en").text
+    assert escaped in page  # in the proposals and the places table
+    assert page.count(escaped) >= 2
+    assert f'<li dir="auto">{TEMPLATE}</li>' in page  # shown as text, in no script at all
+
+
+def test_hostile_strings_from_synthetic_data_are_escaped(client, users, runner):
+    result = runner.invoke(args=["atlas", "generate-synthetic", "3000", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    as_role(client, "analyst")
+    shown = 0
+    for country in ("CN", "UZ", "RU", "TR", "MN"):
+        page = client.get(f"/analyst/countries/{country}?lang=en").text
+        for payload in HOSTILE_STRINGS:
+            if "<" in payload:
+                assert payload not in page
+            if html.escape(payload, quote=False) in page or html.escape(payload) in page:
+                shown += 1
+        assert "<script" not in page
+        assert "onerror=alert" not in page.replace("&lt;img src=x onerror=alert(1)&gt;", "")
+    assert shown, "no hostile string reached a page: the test checked nothing"
+
+
+# -- proposals and the audit log ------------------------------------------------------------------
+
+
+def test_viewing_proposals_is_recorded_and_only_analysts_see_them(client, users):
+    seed("RU", 5, proposals="Open a Kazakh school in Omsk")
+    as_role(client, "admin")
+    page = client.get("/analyst/countries/RU?lang=en").text
+    assert "Open a Kazakh school" not in page
+    assert db.session.scalar(select(AuditEvent).filter_by(action="view_proposals")) is None
+    analyst = client.application.test_client()
+    as_role(analyst, "analyst")
+    page = analyst.get("/analyst/countries/RU?lang=en").text
+    assert "Open a Kazakh school in Omsk" in page
+    event = db.session.scalar(select(AuditEvent).filter_by(action="view_proposals"))
+    assert event is not None
+    assert event.target == "country:RU"
+    assert "Omsk" not in str(event.details)  # who/what/when, never the answers
+
+
+# -- the printable report -------------------------------------------------------------------------
+
+
+def test_report_uses_k10_carries_no_free_text_and_stands_alone(client, users):
+    seed("RU", 12, proposals="My own words", occupation_detail="Surgeon")
+    seed("RU", 7, sex="male")
+    seed(
+        "RU",
+        6,
+        residence={"country": "RU", "region": "RU-OMS", "city": IMG, "city_id": None, "geo": None},
+    )
+    seed("TR", 3)
+    seed("UZ", 10)  # Türkiye's 3 is hidden, and Uzbekistan's 10 with it (not Russia's 25)
+    as_role(client, "analyst")
+    response = client.get("/analyst/countries/RU/report?lang=ru")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert "diaspora-profile-RU-ru.html" in response.headers["Content-Disposition"]
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src" not in csp and "default-src 'none'" in csp
+    report = response.text
+    style = re.search(r"<style>(.*?)</style>", report, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in csp  # its own stylesheet, and only that
+    assert '<html lang="ru"' in report
+    assert "<script" not in report and "<link" not in report
+    assert not re.search(r"(src|href|url)[=(][\"']?(https?:)?//", report)
+    assert "My own words" not in report and "Surgeon" not in report
+    assert IMG not in report and html.escape(IMG, quote=False) not in report  # typed cities
+    assert small_numbers(report, 10) == []
+    assert "менее 10" in report or "fewer than 10" in report
+    assert db.session.scalar(select(AuditEvent).filter_by(action="download_country_report"))
+
+
+@pytest.mark.parametrize("lang", ["kk", "kk-Arab", "en", "zh-Hans"])
+def test_report_in_every_offered_language(client, users, lang):
+    seed("RU", 10)
+    as_role(client, "analyst")
+    response = client.get(f"/analyst/countries/RU/report?lang={lang}")
+    assert response.status_code == 200
+    assert f'lang="{lang}"' in response.text
+    assert ('dir="rtl"' in response.text) == (lang == "kk-Arab")
+
+
+def test_report_in_a_language_not_offered_is_not_found(client, users):
+    as_role(client, "analyst")
+    assert client.get("/analyst/countries/RU/report?lang=xx").status_code == 404
+
+
+# -- data -----------------------------------------------------------------------------------------
+
+
+def test_responses_frame_reads_indexed_columns_and_role_answers(db):
+    submit(answers_for("TR", skills=["law", "it"], scripts=["latin"]), language="tr", link_id=4)
+    submit(answers_for("RU"))
+    df = responses_frame(SLUG)
+    assert list(df.columns) == list(COLUMNS)
+    assert len(df) == 2
+    row = df[df["country"] == "TR"].iloc[0]
+    assert row["language"] == "tr"
+    assert row["link"] == 4
+    assert row["version"] == 1
+    assert row["age_band"] == "25-34"
+    assert set(row["skills"]) == {"law", "it"}
+    assert row["scripts"] == ("latin",)
+    assert row["education"] == "master"
+    assert row["years_in_country"] == 12
+    assert row["association_member"] == "no"
+    assert str(df["submitted_at"].dt.tz) == "UTC"
+    assert len(responses_frame(SLUG, country="RU")) == 1
+    assert len(responses_frame(SLUG, link_id=4)) == 1
+    assert len(responses_frame(SLUG, version=2)) == 0
+    assert len(responses_frame(SLUG, until=dt.date.today() - dt.timedelta(days=1))) == 0
+    assert len(responses_frame(SLUG, since=dt.date.today())) == 2
+    assert len(responses_frame("no-such-survey")) == 0
+
+
+def test_generate_synthetic_follows_the_questionnaire(runner, db):
+    result = runner.invoke(args=["atlas", "generate-synthetic", "400", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 400
+    questionnaire = questionnaire_of(latest_version(find_survey(SLUG)))
+    choices = {
+        q.name: {c.name for c in questionnaire.choice_list(q)}
+        for q in questionnaire.questions()
+        if q.type in ("select_one", "select_multiple")
+    }
+    for response in db.session.scalars(select(Response).limit(200)):
+        for name, value in response.answers.items():
+            if name in choices:
+                values = value if isinstance(value, list) else [value]
+                assert set(values) <= choices[name], (name, value)
+        assert response.country == response.answers["residence"]["country"]
+    df = responses_frame(SLUG)
+    assert len(df) == 400
+    assert df["country"].notna().all()
+    again = runner.invoke(args=["atlas", "generate-synthetic", "10", "--survey", "nope"])
+    assert again.exit_code != 0
+
+
+def test_drop_off_counts_started_and_submitted(client, users, runner):
+    runner.invoke(args=["atlas", "generate-synthetic", "200", "--seed", "5"])
+    as_role(client, "analyst")
+    page = client.get("/analyst/?lang=en").text
+    row = table_row(page, "Submitted")
+    assert ">200<" in row
+    assert small_numbers(page, 5) == []
+
+
+def test_link_labels_come_from_the_links_table_when_there_is_one(client, users):
+    labels, owners = services.link_labels("en")
+    assert labels == {} and owners == {}  # no links yet (or no links table at all)
+    seed("RU", 5)
+    as_role(client, "analyst")
+    page = client.get("/analyst/?lang=en").text
+    assert "No link (came directly)" in page
+
+
+def test_pages_follow_new_and_withdrawn_responses(client, users):
+    from app.survey.services import withdraw
+
+    seed("RU", 6)
+    as_role(client, "analyst")
+    assert ">6<" in table_row(client.get("/analyst/?lang=en").text, "Russia")
+    version = latest_version(find_survey(SLUG))
+    receipts = [
+        record_submission(
+            version, str(uuid.uuid4()), answers_for("RU"), language="kk", consent_version="1",
+            consent_language="kk", consented_at=dt.datetime.now(dt.UTC),
+        ).receipt
+        for _ in range(3)
+    ]  # fmt: skip
+    assert ">9<" in table_row(client.get("/analyst/?lang=en").text, "Russia")
+    assert withdraw(receipts[-1])
+    assert ">8<" in table_row(client.get("/analyst/?lang=en").text, "Russia")
+    seed("RU", 1)
+    assert ">9<" in table_row(client.get("/analyst/countries?lang=en").text, "Russia")
