@@ -31,6 +31,11 @@ class FreshClient(FlaskClient):
     so per-request caches on ``g`` (the signed-in user, the language) would leak between them.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Workspace tests read English text unless they ask for a language themselves.
+        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+
     def open(self, *args, **kwargs):
         if has_app_context():
             g.__dict__.clear()
