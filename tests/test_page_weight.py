@@ -44,7 +44,7 @@ def test_respondent_pages_reference_no_other_host(client):
             assert not url.startswith(("http:", "https:", "//")) or url.startswith(
                 "http://atlas.example/"
             ), url
-        assert "<script src=\"http" not in page
+        assert '<script src="http' not in page
 
 
 def test_pages_forbid_other_origins_by_policy(client):
