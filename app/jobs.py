@@ -25,7 +25,7 @@ from flask.cli import with_appcontext
 #: Queue every job goes to unless the caller names another.
 DEFAULT_QUEUE = "atlas"
 #: Modules whose import registers jobs; later issues append theirs (``app.maps`` ...).
-JOB_MODULES: list[str] = ["app.jobs"]
+JOB_MODULES: list[str] = ["app.jobs", "app.analyst.commands"]
 #: Seconds a job may run before the worker stops it.
 DEFAULT_TIMEOUT = 3600
 

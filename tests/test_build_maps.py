@@ -91,3 +91,16 @@ def test_map_assets_are_served_without_a_session_but_maps_are_not(client, runner
     asset.close()
     assert asset.status_code == 200
     assert client.get("/analyst/maps/world.en.html").status_code == 302
+
+
+def test_maps_are_rebuilt_only_when_the_responses_change(runner, db, maps_dir):
+    assert runner.invoke(args=["atlas", "generate-synthetic", "300", "--seed", "4"]).exit_code == 0
+    first = runner.invoke(args=["atlas", "build-maps", "--lang", "en", "--if-changed"])
+    assert first.exit_code == 0, first.output
+    assert "unchanged" not in first.output
+    same = runner.invoke(args=["atlas", "build-maps", "--lang", "en", "--if-changed"])
+    assert "unchanged" in same.output
+    assert runner.invoke(args=["atlas", "generate-synthetic", "5", "--seed", "5"]).exit_code == 0
+    changed = runner.invoke(args=["atlas", "build-maps", "--lang", "en", "--if-changed"])
+    assert "unchanged" not in changed.output
+    assert "maps in 1 languages" in changed.output

@@ -9,6 +9,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from app.jobs import job
+
 
 @click.command("build-maps")
 @click.option("--survey", "survey", help="Questionnaire slug (default: the first one).")
@@ -21,13 +23,15 @@ from flask.cli import with_appcontext
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to write the maps (default: MAPS_DIR, instance/maps).",
 )
+@click.option("--if-changed", is_flag=True, help="Do nothing when the responses have not changed.")
 @with_appcontext
 def build_maps_command(
-    survey: str | None, languages: tuple[str, ...], out_dir: Path | None
+    survey: str | None, languages: tuple[str, ...], out_dir: Path | None, if_changed: bool
 ) -> None:
     """Build every published map (k = K_PUBLISHED) from the stored responses.
 
-    Run it after data changes (or from cron / the job queue); pages only serve what was built.
+    Pages only serve what was built. To rebuild when data changes, run it with --if-changed
+    every few minutes (cron, or `atlas enqueue build-maps` for the job queue).
     """
     from app.analyst import services
 
@@ -42,6 +46,9 @@ def build_maps_command(
         raise click.BadParameter(f"no questionnaire {survey!r}", param_hint="--survey")
     survey = survey or (slugs[0] if slugs else None)
     target = out_dir or services.maps_dir()
+    if if_changed and services.maps_are_current(survey, target):
+        click.echo(f"responses unchanged since the last build: {target}")
+        return
     with click.progressbar(length=1, label="Building maps") as bar:
         state = {"done": 0}
 
@@ -84,3 +91,15 @@ def generate_synthetic_command(n: int, survey: str | None, seed: int) -> None:
     with click.progressbar(length=n, label="Inserting synthetic responses") as bar:
         inserted = services.insert_synthetic(n, survey, seed, bar.update)
     click.echo(f"{inserted} synthetic responses added to {survey}.")
+
+
+@job("build-maps")
+def build_maps_job(survey: str | None = None, if_changed: bool = True) -> dict[str, object]:
+    """Rebuild the published maps in every offered language, unless nothing changed."""
+    from app.analyst import services
+
+    target = services.maps_dir()
+    if if_changed and services.maps_are_current(survey, target):
+        return {"built": False, "out": str(target)}
+    manifest = services.build_published_maps(survey, current_app.config["LANGUAGES"], target)
+    return {"built": True, "out": str(target), "maps": len(manifest["maps"])}

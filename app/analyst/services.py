@@ -1184,6 +1184,29 @@ def choice_labeller(survey: str | None) -> Callable[[str, str, str], str]:
     return label
 
 
+def data_fingerprint(survey: str | None) -> str:
+    """Return what changes whenever the published figures may change: count, newest id,
+    withdrawals (a withdrawal lowers the count but may leave the newest id as it was)."""
+    from app.models import WithdrawnSubmission
+
+    query = select(func.count(Response.id), func.max(Response.id))
+    if survey is not None:
+        query = query.join(SurveyVersion).join(Survey).where(Survey.slug == survey)
+    count, newest = db.session.execute(query).one()
+    withdrawn = db.session.scalar(select(func.count()).select_from(WithdrawnSubmission))
+    db.session.rollback()
+    return f"{count}:{newest or 0}:{withdrawn}"
+
+
+def maps_are_current(survey: str | None, out_dir: Path) -> bool:
+    """Return whether the maps in ``out_dir`` were built from the data as it is now."""
+    try:
+        manifest = json.loads((Path(out_dir) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return manifest.get("data_fingerprint") == data_fingerprint(survey)
+
+
 def build_published_maps(
     survey: str | None,
     languages: Sequence[str],
@@ -1199,6 +1222,7 @@ def build_published_maps(
     """
     from geo.maps import build_maps
 
+    fingerprint = data_fingerprint(survey)
     df = responses_frame(survey)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -1214,6 +1238,8 @@ def build_published_maps(
             progress=progress,
             choice_label=choice_labeller(survey),
         )
+        manifest["data_fingerprint"] = fingerprint
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
         old = out_dir.with_name(out_dir.name + ".old")
         if old.exists():
             shutil.rmtree(old)
