@@ -16,7 +16,7 @@ BENCH_SIZES ?= 10000,100000,1000000
 # `make loadtest`: examples per fuzz test (four tests, so four times this many bodies).
 FUZZ_EXAMPLES ?= 750
 
-.PHONY: run test setup setup-dev assets catalogs database chromium lint format serve bench loadtest clean
+.PHONY: run test setup setup-dev assets catalogs translations database chromium lint format serve bench loadtest clean
 
 run: setup database ## Serve the site on http://$(HOST):$(PORT)
 	$(FLASK) atlas ensure-admin
@@ -56,6 +56,10 @@ assets: node_modules/.installed
 catalogs: $(VENV)/.installed ## Generate Latin Kazakh, compile translations/*.po into .mo files
 	$(BIN)/python -m forms.translit translations >/dev/null
 	$(BIN)/pybabel compile -d translations >/dev/null
+
+translations: $(VENV)/.installed ## Extract new strings and merge them into every catalog
+	$(FLASK) translate update
+	$(FLASK) atlas check-translations --limit 5
 
 database: $(VENV)/.installed catalogs ## Create or upgrade the database, load the questionnaires
 	$(FLASK) db upgrade
