@@ -133,6 +133,16 @@ class Questionnaire:
         name, _, part = target.partition(".")
         return name, part or None
 
+    def role_answer(self, role: str, answers: Mapping[str, Any]) -> Any:
+        """Return the answer a role names (a part of a location answer for ``name.part``)."""
+        target = self.role_question(role)
+        if target is None:
+            return None
+        value = answers.get(target[0])
+        if target[1] is not None:
+            return value.get(target[1]) if isinstance(value, Mapping) else None
+        return value
+
     def is_open_on(self, day: date) -> bool:
         """Return whether the questionnaire's own dates admit answers on ``day``."""
         if self.opens and day < self.opens:

@@ -83,16 +83,6 @@ class SearchResult:
     shown: list[Specialist]
 
 
-def _role_value(questionnaire: Questionnaire, answers: dict[str, Any], role: str) -> Any:
-    target = questionnaire.role_question(role)
-    if target is None:
-        return None
-    value = answers.get(target[0])
-    if target[1] is not None:
-        return value.get(target[1]) if isinstance(value, dict) else None
-    return value
-
-
 def _consenting(versions: list[SurveyVersion]) -> Any:
     """Return an SQL condition: the response said "yes" to its version's specialist consent."""
     conditions = []
@@ -139,7 +129,7 @@ def _entry(row: Any, questionnaire: Questionnaire, lang: str) -> Specialist:
     occupation = _labels(questionnaire, "occupation", lang)
     skills = _labels(questionnaire, "skills", lang)
     languages = _labels(questionnaire, "languages", lang)
-    occupation_code = _role_value(questionnaire, answers, "occupation")
+    occupation_code = questionnaire.role_answer("occupation", answers)
     years = answers.get(COMPANIONS["years_experience"])
     return Specialist(
         response_id=row.id,
@@ -148,16 +138,16 @@ def _entry(row: Any, questionnaire: Questionnaire, lang: str) -> Specialist:
         occupation=occupation.get(occupation_code, _text(occupation_code)),
         occupation_detail=_text(answers.get(COMPANIONS["occupation"])),
         skills=tuple(
-            skills.get(s, str(s)) for s in _as_list(_role_value(questionnaire, answers, "skills"))
+            skills.get(s, str(s)) for s in _as_list(questionnaire.role_answer("skills", answers))
         ),
         experience=_text(answers.get(COMPANIONS["experience"])),
         years_experience=years if isinstance(years, int | float) else None,
         languages=tuple(
             languages.get(s, str(s))
-            for s in _as_list(_role_value(questionnaire, answers, "languages"))
+            for s in _as_list(questionnaire.role_answer("languages", answers))
         ),
         languages_other=_text(answers.get(COMPANIONS["languages_other"])),
-        has_contact=bool(_text(_role_value(questionnaire, answers, "contact_email"))),
+        has_contact=bool(_text(questionnaire.role_answer("contact_email", answers))),
     )
 
 
@@ -169,7 +159,7 @@ def _matches(questionnaire: Questionnaire, answers: dict[str, Any], f: RegistryF
         "contribution": f.contribution,
     }
     for role, code in wanted.items():
-        if code and code not in _as_list(_role_value(questionnaire, answers, role)):
+        if code and code not in _as_list(questionnaire.role_answer(role, answers)):
             return False
     return True
 
@@ -221,7 +211,7 @@ def find_specialist(response_id: int, lang: str) -> tuple[Specialist, Survey] | 
     version = db.session.get(SurveyVersion, row.version_id)
     questionnaire = questionnaire_of(version)
     answers = row.answers if isinstance(row.answers, dict) else {}
-    if _role_value(questionnaire, answers, "specialist_consent") != "yes":
+    if questionnaire.role_answer("specialist_consent", answers) != "yes":
         return None
     return _entry(row, questionnaire, lang), version.survey
 
@@ -237,7 +227,7 @@ def show_contact(response_id: int, lang: str) -> tuple[Specialist, str] | None:
     entry, _survey = found
     response = db.session.get(Response, response_id)
     questionnaire = questionnaire_of(response.version)
-    email = _text(_role_value(questionnaire, response.answers or {}, "contact_email"))
+    email = _text(questionnaire.role_answer("contact_email", response.answers or {}))
     db.session.rollback()
     if not email:
         return None

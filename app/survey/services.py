@@ -270,13 +270,7 @@ def role_columns(questionnaire: Questionnaire, answers: dict[str, Any]) -> dict[
     citizenship) from the answers through the questionnaire's roles."""
 
     def role(name: str) -> Any:
-        target = questionnaire.role_question(name)
-        if target is None:
-            return None
-        value = answers.get(target[0])
-        if target[1] is not None:
-            return value.get(target[1]) if isinstance(value, dict) else None
-        return value
+        return questionnaire.role_answer(name, answers)
 
     geo = role("geopoint")
     country = role("residence_country")
