@@ -13,7 +13,7 @@ from wtforms import Form
 
 from forms import names
 from forms.schema import Group, Questionnaire
-from forms.types import QUESTION_TYPES, Context, select_choices
+from forms.types import QUESTION_TYPES, Context, country_select_choices, select_choices
 
 
 def build_page_form(base: type[Form], group: Group, ctx: Context) -> type[Form]:
@@ -46,7 +46,7 @@ def prepare(form: Form, group: Group, ctx: Context) -> None:
         if question.type != "location":
             continue
         sub = form[question.name]
-        sub.country.choices = select_choices([("", "—"), *names.country_choices(ctx.lang)])
+        sub.country.choices = country_select_choices(ctx.lang)
         country = (sub.country.data or "").upper()
         sub.region.choices = select_choices([("", "—"), *names.region_choices(country, ctx.lang)])
         sub.regions_for.data = country

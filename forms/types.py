@@ -12,8 +12,10 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from markupsafe import Markup, escape
 from wtforms import (
     Form,
     HiddenField,
@@ -25,7 +27,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.core import UnboundField
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
 
 from forms import names
 from forms.i18n import N_, Gettext, identity
@@ -70,6 +72,46 @@ class Context:
 def select_choices(pairs: Any) -> list[SelectChoice]:
     """Return ``(value, label)`` pairs as WTForms choices."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+#: Rendered ``<option>`` markup of shared choice lists, by the id of their first choice.
+_RENDERED_OPTIONS: dict[int, tuple[tuple[SelectChoice, ...], str]] = {}
+
+
+@lru_cache(maxsize=32)
+def country_select_choices(lang: str) -> tuple[SelectChoice, ...]:
+    """Return the country drop-down's choices in a language, built and rendered once."""
+    choices = tuple(select_choices([("", "—"), *names.country_choices(lang)]))
+    markup = "".join(
+        f'<option value="{escape(c.value)}">{escape(c.label)}</option>' for c in choices
+    )
+    _RENDERED_OPTIONS[id(choices[0])] = (choices, markup)
+    return choices
+
+
+class LongSelect(Select):
+    """A drop-down whose long, shared option list (250 countries) is rendered only once.
+
+    WTForms renders every ``<option>`` on every request, most of a page's time; the options of
+    a shared list never change, so their escaped markup is kept and only ``selected`` is set.
+    Any other list is rendered by WTForms as usual.
+    """
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        choices = field.choices or []
+        cached = _RENDERED_OPTIONS.get(id(choices[0])) if choices else None
+        if cached is None or cached[0][0] is not choices[0] or len(cached[0]) != len(choices):
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        options = cached[1]
+        current = field.data if isinstance(field.data, str) else None
+        if current is not None:
+            mark = f'<option value="{escape(current)}">'
+            options = options.replace(mark, f'<option selected value="{escape(current)}">', 1)
+        # Every label and value in the cached markup was escaped when it was built.
+        return Markup(  # noqa: S704
+            f"<select {html_params(name=field.name, **kwargs)}>{options}</select>"
+        )
 
 
 def _blank(raw: Any) -> bool:
@@ -368,8 +410,9 @@ class CountryType(QuestionType):
         return SelectField(
             ctx.label(question.label),
             description=ctx.label(question.hint),
-            choices=select_choices([("", "—"), *names.country_choices(ctx.lang)]),
+            choices=country_select_choices(ctx.lang),
             validate_choice=False,
+            widget=LongSelect(),
         )
 
     def display(self, question, value, ctx):
@@ -379,7 +422,7 @@ class CountryType(QuestionType):
 class LocationForm(Form):
     """The parts of a location answer; the region list is filled for the chosen country."""
 
-    country = SelectField(validate_choice=False)
+    country = SelectField(validate_choice=False, widget=LongSelect())
     #: The country the region list was drawn for, so a page without JavaScript can tell that
     #: the respondent changed the country and needs the new list before going on.
     regions_for = HiddenField()

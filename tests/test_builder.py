@@ -140,3 +140,17 @@ def test_bad_values_are_field_errors(questionnaire, name, value):
     }
     outcome = check_response(questionnaire, answers, Context(questionnaire, "en"))
     assert name in outcome.errors
+
+
+def test_cached_country_list_renders_exactly_as_wtforms_would(questionnaire):
+    from wtforms.widgets import Select
+
+    page = group(questionnaire, "citizenship")
+    for lang in ("kk", "kk-Arab", "zh-Hans"):
+        form = build_page_form(Form, page, Context(questionnaire, lang))(
+            data={"citizenship": "KZ", "second_citizenship": ""}
+        )
+        for name in ("citizenship", "second_citizenship"):
+            field = form[name]
+            assert str(field()) == str(Select()(field))
+    assert '<option selected value="KZ">' in str(form.citizenship())
