@@ -32,19 +32,27 @@ MULTI_ROLES: tuple[str, ...] = ("skills", "languages", "needs", "contribution")
 EXTRA_SCALARS: tuple[str, ...] = ("years_in_country", "association_member")
 EXTRA_MULTI: tuple[str, ...] = ("scripts", "ties")
 
+#: Columns read as they are stored (indexed, extracted from the answers at submission).
+_INDEXED = (
+    Response.country,
+    Response.region,
+    Response.city,
+    Response.lat,
+    Response.lon,
+    Response.sex,
+    Response.age_band,
+    Response.citizenship,
+    Response.language,
+    Response.link_id,
+    Response.submitted_at,
+    Response.version_id,
+)
+#: Their names in the frame (the link id is called "link").
+_INDEXED_NAMES = tuple("link" if c.key == "link_id" else c.key for c in _INDEXED)
+
 #: The frame's columns, in order.
 COLUMNS: tuple[str, ...] = (
-    "country",
-    "region",
-    "city",
-    "lat",
-    "lon",
-    "sex",
-    "age_band",
-    "citizenship",
-    "language",
-    "link",
-    "submitted_at",
+    *_INDEXED_NAMES[:-1],
     "version",
     *SCALAR_ROLES,
     *MULTI_ROLES,
@@ -69,35 +77,6 @@ CATEGORICAL: tuple[str, ...] = (
 
 #: Rows fetched per round trip.
 CHUNK_SIZE = 5000
-
-_INDEXED_NAMES = (
-    "country",
-    "region",
-    "city",
-    "lat",
-    "lon",
-    "sex",
-    "age_band",
-    "citizenship",
-    "language",
-    "link",
-    "submitted_at",
-    "version_id",
-)
-_INDEXED = (
-    Response.country,
-    Response.region,
-    Response.city,
-    Response.lat,
-    Response.lon,
-    Response.sex,
-    Response.age_band,
-    Response.citizenship,
-    Response.language,
-    Response.link_id,
-    Response.submitted_at,
-    Response.version_id,
-)
 
 
 def responses_frame(
