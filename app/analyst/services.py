@@ -544,29 +544,15 @@ def dashboard(filters: Filters, k: int | None = None, sketch: bool = True) -> Da
         *link_figures(df, num, lang),
         dropoff_figure(filters, questionnaire, num, lang),
         pyramid_figure(df, _role_labels(questionnaire, "sex", lang), num),
-        multi_figure(
-            "skills",
-            _("Skills available"),
-            df["skills"],
-            _role_labels(questionnaire, "skills", lang),
-            num,
-            ranked=True,
-        ),
-        multi_figure(
-            "needs",
-            _("Needs, ranked"),
-            df["needs"],
-            _role_labels(questionnaire, "needs", lang),
-            num,
-            ranked=True,
-        ),
-        multi_figure(
-            "contribution",
-            _("Ways to contribute"),
-            df["contribution"],
-            _role_labels(questionnaire, "contribution", lang),
-            num,
-            ranked=True,
+        *(
+            multi_figure(
+                role, title, df[role], _role_labels(questionnaire, role, lang), num, ranked=True
+            )
+            for role, title in (
+                ("skills", _("Skills available")),
+                ("needs", _("Needs, ranked")),
+                ("contribution", _("Ways to contribute")),
+            )
         ),
     ]
     return board
