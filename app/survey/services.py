@@ -278,7 +278,12 @@ def role_columns(questionnaire: Questionnaire, answers: dict[str, Any]) -> dict[
     if isinstance(geo, list) and len(geo) == 2:
         lat, lon = geo
         geo_country = boundaries.assign_countries([lat], [lon])[0]
-        mismatch = bool(country) and not boundaries.check_country(country, lat, lon)
+        # Only a point outside the chosen country needs the slower check near borders.
+        mismatch = (
+            bool(country)
+            and geo_country != country
+            and not boundaries.check_country(country, lat, lon)
+        )
     city = role("residence_city")
     city_id = None
     target = questionnaire.role_question("residence_city")
