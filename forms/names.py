@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import icu
 import pycountry
 
 from forms.i18n import cldr_locale
@@ -46,23 +45,9 @@ def find_by_name(typed: str, names: dict[str, str]) -> str | None:
     return None
 
 
-@lru_cache(maxsize=32)
-def collator(lang: str) -> icu.Collator:
-    """Return an ICU collator for a BCP 47 tag.
-
-    ICU's ``kk`` rules are for Cyrillic; Latin Kazakh (ä after a, ğ after g, ı before i, ñ after
-    n, ş after s, ū and ü after u) sorts like Turkish, whose rules put these letters where the
-    2021 alphabet does.
-    """
-    tag = lang.replace("_", "-")
-    if tag == "kk-Latn":
-        tag = "tr"
-    return icu.Collator.createInstance(icu.Locale.forLanguageTag(tag))
-
-
 def sort_names(pairs: list[tuple[str, str]], lang: str) -> list[tuple[str, str]]:
     """Sort ``(code, name)`` pairs by name with the language's collation."""
-    key = collator(lang).getSortKey
+    key = places.collator(lang).getSortKey
     return sorted(pairs, key=lambda pair: key(pair[1]))
 
 

@@ -228,9 +228,17 @@ def region_name(code: str, locale: str = "en") -> str:
 
 
 @functools.cache
-def _collator(locale: str) -> icu.Collator:
-    """Return an ICU collator for the locale."""
-    return icu.Collator.createInstance(icu.Locale(locale.replace("-", "_")))
+def collator(locale: str) -> icu.Collator:
+    """Return an ICU collator for a BCP 47 tag (or a Babel locale name).
+
+    ICU's ``kk`` rules are for Cyrillic; Latin Kazakh (ä after a, ğ after g, ı before i, ñ after
+    n, ş after s, ū and ü after u) sorts like Turkish, whose rules put these letters where the
+    2021 alphabet does.
+    """
+    tag = locale.replace("_", "-")
+    if tag == "kk-Latn":
+        tag = "tr"
+    return icu.Collator.createInstance(icu.Locale.forLanguageTag(tag))
 
 
 def regions(country: str, locale: str = "en") -> list[tuple[str, str]]:
@@ -241,7 +249,7 @@ def regions(country: str, locale: str = "en") -> list[tuple[str, str]]:
         for subdivision in subdivisions
         if subdivision.parent_code is None
     ]
-    key = _collator(locale).getSortKey
+    key = collator(locale).getSortKey
     return sorted(named, key=lambda item: (key(item[1]), item[0]))
 
 
@@ -253,7 +261,7 @@ def cities(country: str, region: str | None = None, locale: str = "en") -> list[
     found = _cities_by_country().get(country.upper(), ())
     if region is not None:
         found = tuple(city for city in found if city.region == region.upper())
-    key = _collator(locale).getSortKey
+    key = collator(locale).getSortKey
     return sorted(found, key=lambda city: (key(city.name), -city.population, city.id))
 
 
