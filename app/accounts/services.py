@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import ROLES, AuditEvent, LoginSession, Organisation, User
 from app.extensions import db, limiter
+from app.main.security import sha256
 from app.models import utcnow
 from forms.i18n import N_
 
@@ -27,10 +27,6 @@ _hasher = PasswordHasher()
 
 class AccountError(ValueError):
     """A request about accounts that cannot be met; the message is a msgid."""
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def hash_password(password: str) -> str:
@@ -138,7 +134,7 @@ def authenticate(email: str, password: str) -> User | None:
         return user
     limiter.limiter.hit(LOGIN_FAILURES, "login-account", email.strip().lower())
     limiter.limiter.hit(LOGIN_FAILURES, "login-address", client_address())
-    record("login_failed", target=f"email:{_sha256(email.strip().lower())[:12]}", user=None)
+    record("login_failed", target=f"email:{sha256(email.strip().lower())[:12]}", user=None)
     return None
 
 
@@ -146,7 +142,7 @@ def start_session(user: User) -> None:
     """Rotate the session and record a new server-side login session."""
     session.clear()
     token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(token_hash=_sha256(token), user_id=user.id))
+    db.session.add(LoginSession(token_hash=sha256(token), user_id=user.id))
     user.last_login_at = utcnow()
     db.session.commit()
     session["sid"] = token
@@ -157,7 +153,7 @@ def end_session() -> None:
     """End the current login session on the server and clear the cookie."""
     token = session.get("sid")
     if token:
-        row = db.session.scalar(select(LoginSession).filter_by(token_hash=_sha256(token)))
+        row = db.session.scalar(select(LoginSession).filter_by(token_hash=sha256(token)))
         if row is not None and row.ended_at is None:
             row.ended_at = utcnow()
             db.session.commit()
@@ -173,7 +169,7 @@ def load_session_user(user_id: str) -> User | None:
     token = session.get("sid")
     if not token:
         return None
-    row = db.session.scalar(select(LoginSession).filter_by(token_hash=_sha256(token)))
+    row = db.session.scalar(select(LoginSession).filter_by(token_hash=sha256(token)))
     if row is None or row.ended_at is not None or str(row.user_id) != str(user_id):
         return None
     now = utcnow()

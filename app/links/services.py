@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import secrets
@@ -21,6 +20,7 @@ from app.accounts import services as accounts
 from app.accounts.models import Organisation, User
 from app.extensions import db
 from app.links.models import LINK_STATUSES, DistributionLink, Invitation, LinkDay
+from app.main.security import sha256
 from app.models import Draft, Response, Survey, utcnow
 from app.survey.services import latest_version, questionnaire_of
 from forms.i18n import N_
@@ -37,10 +37,6 @@ LABEL_LENGTH = 200
 
 class LinkError(ValueError):
     """A request about links or invitations that cannot be met; the message is a msgid."""
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def today() -> date:
@@ -378,7 +374,7 @@ def create_invitation(
     token = secrets.token_urlsafe(32)
     days = current_app.config.get("INVITATION_DAYS", 7)
     invitation = Invitation(
-        token_hash=_sha256(token),
+        token_hash=sha256(token),
         organisation_id=organisation.id,
         email=email,
         role="coordinator",
@@ -403,7 +399,7 @@ def find_invitation(token: str) -> Invitation | None:
     """Return the unused, unexpired invitation a token opens, or None."""
     if not token or len(token) > 64:
         return None
-    invitation = db.session.scalar(select(Invitation).filter_by(token_hash=_sha256(token)))
+    invitation = db.session.scalar(select(Invitation).filter_by(token_hash=sha256(token)))
     if invitation is None or invitation.used_at is not None:
         return None
     if _aware(invitation.expires_at) <= utcnow():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Response, abort, request
 
 #: Everything from this origin only: no CDN, no fonts, no analytics, no framing by others.
@@ -11,6 +13,11 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; font-src 'self'; frame-src 'self'; frame-ancestors 'self'; "
     "form-action 'self'; base-uri 'none'; object-src 'none'"
 )
+
+
+def sha256(text: str) -> str:
+    """Return the SHA-256 of a text as hex: how tokens, receipt codes and documents are kept."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def set_security_headers(response: Response) -> Response:

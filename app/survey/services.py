@@ -20,6 +20,7 @@ from sqlalchemy.orm import defer, joinedload
 
 from app.db import begin_write
 from app.extensions import db
+from app.main.security import sha256
 from app.models import Draft, Response, Survey, SurveyVersion, WithdrawnSubmission, utcnow
 from forms import names
 from forms.loader import load_document, load_path, load_text
@@ -54,10 +55,6 @@ class Submitted:
 def canonical_json(value: Any) -> str:
     """Return JSON with sorted keys and dates as ISO text, the form hashes are taken of."""
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def load_questionnaire_file(path: str | Path) -> tuple[SurveyVersion, bool]:
