@@ -34,9 +34,18 @@ SESSION_ABSOLUTE_TIMEOUT = 12 * 3600
 #: The public address used in links, QR codes and e-mails; never taken from the Host header.
 BASE_URL = "http://127.0.0.1:5000"
 
-#: Rate limits for anonymous traffic (Flask-Limiter syntax). Storage: Redis when REDIS_URL is set.
+#: Rate limits for anonymous traffic (Flask-Limiter syntax), per client address unless said
+#: otherwise. Storage: Redis when REDIS_URL is set. They bound how fast one client can add
+#: responses (see the README's privacy section for what that costs an attacker).
 REDIS_URL = None
-RATELIMIT_SUBMISSIONS = "60 per minute"
+#: Whole responses through the JSON API.
+RATELIMIT_SUBMISSIONS = "10 per minute; 200 per day"
+#: Questionnaires started (consent given) in the browser.
+RATELIMIT_DRAFTS = "10 per minute; 200 per day"
+#: Pages sent within one questionnaire (per resume token, whatever the address).
+RATELIMIT_DRAFT_PAGES = "60 per minute; 600 per day"
+#: Responses sent through one distribution link from one address.
+RATELIMIT_LINK_SUBMISSIONS = "20 per day"
 RATELIMIT_HEADERS_ENABLED = True
 #: Opening distribution links (/l/<code>): per address, and per link whatever the address.
 RATELIMIT_LINK_ADDRESS = "30 per minute"
@@ -46,9 +55,15 @@ MIN_FILL_SECONDS = 3
 #: Days a coordinator's invitation link stays valid.
 INVITATION_DAYS = 7
 
-#: Small-cell threshold for published figures and for the analyst workspace.
+#: Small-cell threshold for published figures and for the analyst workspace: a cell is shown
+#: only when it holds this many independent respondents (geo/disclosure.py, app/privacy.py).
 K_PUBLISHED = 10
 K_ANALYST = 5
+#: A response sent from the same address within this many minutes of the previous one is not
+#: independent: it is counted, but never makes a cell reach k (app/sources.py).
+SOURCE_WINDOW_MINUTES = 60
+#: After a withdrawal, what the same address sends for this many hours is not independent.
+WITHDRAWAL_HOLD_HOURS = 24
 
 #: Questionnaires loaded by `make run` and `atlas load-questionnaire` without a path.
 BUNDLED_QUESTIONNAIRES = "forms/questionnaires"

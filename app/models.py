@@ -7,6 +7,7 @@ name, which filters and aggregation read without opening the JSON.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     UniqueConstraint,
 )
@@ -25,6 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from geo.disclosure import KEY_RANGE
 
 #: JSON on SQLite, JSONB on PostgreSQL.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
@@ -33,6 +36,11 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 def utcnow() -> datetime:
     """Return the current time in UTC (a callable default, evaluated per row)."""
     return datetime.now(UTC)
+
+
+def new_record_key() -> int:
+    """Return a fresh record key: uniform on 0..255, from the system's secure random source."""
+    return secrets.randbelow(KEY_RANGE)
 
 
 class Survey(db.Model):
@@ -103,8 +111,12 @@ class Draft(db.Model):
     pending: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     #: The distribution link the respondent came through, if any.
     link_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: The cell-key method's record key for in-progress counts (see Response.record_key).
+    record_key: Mapped[int] = mapped_column(SmallInteger, default=new_record_key)
     #: Set when the response is stored; the answers then live only in the response.
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: When the thank-you page showed the receipt code: it is shown once, never again.
+    receipt_shown_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -142,6 +154,12 @@ class Response(db.Model):
     #: "web" or "api".
     channel: Mapped[str] = mapped_column(String(8), default="web")
     link_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: Random 0..255, never shown or exported: the cell-key method's record key. A published
+    #: count is perturbed by the sum of its respondents' keys (geo/disclosure.py).
+    record_key: Mapped[int] = mapped_column(SmallInteger, default=new_record_key)
+    #: False when another response came from the same address shortly before (app/sources.py):
+    #: such a response is counted, but not towards the k respondents a published cell needs.
+    independent: Mapped[bool] = mapped_column(Boolean, default=True)
 
     # Role answers extracted for filters and aggregation (ISO codes, never display names).
     country: Mapped[str | None] = mapped_column(String(2), index=True)
@@ -180,4 +198,31 @@ class WithdrawnSubmission(db.Model):
         return f"<WithdrawnSubmission {self.submission_id}>"
 
 
-__all__ = ["Draft", "Response", "Survey", "SurveyVersion", "WithdrawnSubmission"]
+class SubmissionSource(db.Model):
+    """Until when another response from one address is part of the same burst.
+
+    Only a keyed hash of the address is kept, and only until it expires (minutes, or a day after
+    a withdrawal): enough to tell independent respondents from one client's many submissions.
+    """
+
+    __tablename__ = "submission_source"
+
+    #: HMAC of the client's address (an IPv6 /64) under the secret key; never the address.
+    source_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: A response from this address before then is not independent.
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    #: ``expires_at`` before the last update: tells the update whether the address was quiet.
+    previous_expiry: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def __repr__(self) -> str:
+        return f"<SubmissionSource {self.source_hash[:8]} until {self.expires_at}>"
+
+
+__all__ = [
+    "Draft",
+    "Response",
+    "SubmissionSource",
+    "Survey",
+    "SurveyVersion",
+    "WithdrawnSubmission",
+]

@@ -27,6 +27,7 @@ COLUMNS = (
     "submission_id", "version_id", "answers", "answers_hash", "receipt_hash", "language",
     "consent_version", "consent_language", "consented_at", "started_at", "submitted_at",
     "channel", "country", "region", "city", "lat", "lon", "sex", "age_band", "citizenship",
+    "record_key", "independent",
 )  # fmt: skip
 BAND_AGE = {"16-24": 20, "25-34": 30, "35-44": 40, "45-54": 50, "55-64": 60, "65+": 70}
 CHUNK = 20_000
@@ -77,6 +78,7 @@ def response_rows(n: int, seed: int, version_id: int) -> Iterator[tuple]:
                 record["language"], now, now, now, "api", country,
                 (record["region"] or "")[:8] or None, (record["city"] or "")[:200] or None,
                 lat, lon, record["sex"], record["age_band"], record["citizenship"],
+                int(record["record_key"]), True,
             )  # fmt: skip
 
 

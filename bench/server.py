@@ -120,6 +120,9 @@ class Gunicorn:
             # One client address sends everything: the limit is kept (counted in Redis when
             # there is one) but set far above what the run sends.
             "ATLAS_RATELIMIT_SUBMISSIONS": "100000000 per minute",
+            "ATLAS_RATELIMIT_DRAFTS": "100000000 per minute",
+            "ATLAS_RATELIMIT_DRAFT_PAGES": "100000000 per minute",
+            "ATLAS_RATELIMIT_LINK_SUBMISSIONS": "100000000 per minute",
             # The consent form refuses answers sent sooner than a person could read it; the
             # load clients are that fast by design.
             "ATLAS_MIN_FILL_SECONDS": "0",

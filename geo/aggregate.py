@@ -5,8 +5,10 @@ lat, lon, sex, age_band, citizenship, language, link (scalars), skills, language
 contribution (multi-select: list-likes) and education, occupation, return_intention (scalars).
 Countries and citizenships are ISO 3166-1 alpha-2 codes, regions ISO 3166-2 codes.
 
-Every function that returns counts takes ``k`` and returns them already suppressed
-(:mod:`geo.disclosure`); nothing here returns a raw count of 1..k-1.
+Every row also carries ``record_key`` (0..255) and ``independent`` (whether it counts towards k),
+which :mod:`geo.disclosure` needs. Every function that returns counts takes a
+:class:`~geo.disclosure.Policy` and returns them published (:func:`geo.disclosure.publish`);
+nothing here returns a raw count.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geo.disclosure import K_PUBLISHED, Suppressed, as_category, display_count, suppress
+from geo.disclosure import Policy, Suppressed, Tally, as_category, display_count, perturb, publish
 from geo.i18n import N_, Translate, identity
 
 AGE_BANDS: tuple[str, ...] = ("16-24", "25-34", "35-44", "45-54", "55-64", "65+")
@@ -58,40 +60,42 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
     return as_category(df[name])
 
 
-def _plain_index(index: pd.Index) -> pd.Index:
-    """Return labels as a plain object index (not categorical), for lookups by any label."""
-    return (
-        index
-        if isinstance(index, pd.MultiIndex)
-        else pd.Index(index.astype(object), name=index.name)
-    )
+def tally(
+    df: pd.DataFrame,
+    *by: str | pd.Series,
+    index: Sequence[object] | None = None,
+    columns: Sequence[object] | None = None,
+) -> Tally:
+    """Count respondents by one or two columns (names, or Series aligned with ``df``).
 
-
-def counts_by(df: pd.DataFrame, by: Sequence[str], k: int = K_PUBLISHED) -> Suppressed:
-    """Count respondents by one or more columns and suppress the table.
-
-    One column gives a series with its total; two a table with margins (see :func:`cross`); more
-    than two a table whose rows are the combinations of all but the last column. Respondents
-    with a missing value in a grouping column are left out.
+    ``df`` holds one row per respondent with ``record_key`` and ``independent`` (see
+    :class:`geo.disclosure.Tally`); respondents with a missing value in a grouping column are
+    left out. ``index``/``columns`` list every label wanted, in order (missing ones are 0).
     """
-    by = list(by)
-    if not by:
-        raise ValueError("counts_by needs at least one column")
-    keys = pd.DataFrame({c: _column(df, c) for c in by})
-    counts = keys.groupby(by, sort=True, observed=True, dropna=True).size()
-    if len(by) == 1:
-        counts.index = _plain_index(counts.index)
-        counts.index.name = by[0]
-        return suppress(counts.rename("n"), k)
-    table = counts.unstack(by[-1], fill_value=0)
-    table.index = _plain_index(table.index)
-    table.columns = _plain_index(table.columns)
-    return suppress(table, k)
+    if not by or len(by) > 2:
+        raise ValueError("tally counts by one or two columns")
+    names = [b if isinstance(b, str) else (b.name or f"by{i}") for i, b in enumerate(by)]
+    rows = pd.DataFrame(
+        {
+            name: as_category(df[b] if isinstance(b, str) else b)
+            for name, b in zip(names, by, strict=True)
+        },
+        index=df.index,
+    )
+    rows["n"] = 1
+    rows["key"] = np.asarray(df["record_key"], dtype=np.int64)
+    rows["sources"] = np.asarray(df["independent"], dtype=np.int64)
+    return Tally.from_rows(rows, names, index, columns)
 
 
-def cross(df: pd.DataFrame, row: str, col: str, k: int = K_PUBLISHED) -> Suppressed:
-    """Cross-tabulate respondents by ``row`` x ``col``, with suppressed margins."""
-    return counts_by(df, [row, col], k)
+def counts_by(df: pd.DataFrame, by: Sequence[str], policy: Policy) -> Suppressed:
+    """Count respondents by one column (with its total) or two (with margins), published."""
+    return publish(tally(df, *by), policy)
+
+
+def cross(df: pd.DataFrame, row: str, col: str, policy: Policy) -> Suppressed:
+    """Cross-tabulate respondents by ``row`` x ``col``, with published margins."""
+    return counts_by(df, [row, col], policy)
 
 
 def citizenship_category(df: pd.DataFrame) -> pd.Series:
@@ -117,9 +121,10 @@ def citizenship_category(df: pd.DataFrame) -> pd.Series:
 class Shares:
     """Share of respondents naming each item of a multi-select question, per group.
 
-    ``counts`` holds published counts (NaN where hidden), ``n`` the respondents per group (the
-    denominator; NaN where hidden), ``share`` = counts / n (NaN where hidden), ``mask`` True where
-    hidden, ``primary`` True where the count or its complement is 1..k-1.
+    ``counts`` holds published counts (NaN where hidden), ``n`` the published respondents per
+    group (the denominator; NaN where hidden), ``share`` = counts / n (NaN where hidden),
+    ``mask`` True where hidden, ``primary`` True where hidden because the count, its complement
+    or the group is small or empty.
     """
 
     k: int
@@ -144,38 +149,47 @@ class Shares:
         return number(value) if number else f"{value:.0%}"
 
 
-def share_naming(df: pd.DataFrame, role: str, k: int = K_PUBLISHED, by: str = "country") -> Shares:
+def share_naming(
+    df: pd.DataFrame, role: str, policy: Policy, by: str = "country", items: Sequence[str] = ()
+) -> Shares:
     """Return the share of respondents in each ``by`` group naming each item of ``role``.
 
     The denominator is every respondent of the group (not naming an item includes not
-    answering). A share is hidden when the group has fewer than k respondents, or when the
-    number naming the item *or the number not naming it* is 1..k-1 (a share of 97 % of 40 people
-    would single out the one who did not). Items are not additive, so no other cell can give a
-    hidden one away; groups hidden elsewhere must be dropped by the caller beforehand.
+    answering). A share is published only when the group, the respondents naming the item *and
+    those not naming it* each hold at least k independent respondents (a share of 97 % of 40
+    people would single out the one who did not; 0 % and 100 % are hidden alike). Counts and
+    group sizes are perturbed (:func:`geo.disclosure.perturb`) and the share is their ratio.
+    Items are not additive, so no other cell can give a hidden one away; groups hidden
+    elsewhere must be dropped by the caller beforehand.
+
+    :param items: items to report even if nobody named them (they are hidden: 0 %).
     """
+    k = policy.k
     group = _column(df, by)
-    n = group.value_counts(dropna=True, sort=False)
-    n = n[n > 0].sort_index()
-    n.index = _plain_index(n.index)
-    counts = _naming_counts(group, df[role], n.index)
-    counts.columns.name = role
-    true_n = n.to_numpy()[:, None]
-    c = counts.to_numpy()
-    complement = true_n - c
-    primary = ((c >= 1) & (c < k)) | ((complement >= 1) & (complement < k))
-    primary |= np.broadcast_to(true_n < k, c.shape)
-    published = np.where(primary, np.nan, c.astype(float))
+    groups = tally(df, group.rename(by))
+    keep = groups.n > 0
+    groups = Tally(groups.n[keep], groups.key[keep], groups.sources[keep])
+    naming = _naming_tally(group, df[role], df, groups.n.index, items)
+    c, c_key, c_src = (part.to_numpy() for part in (naming.n, naming.key, naming.sources))
+    n = groups.n.to_numpy()[:, None]
+    n_src = groups.sources.to_numpy()[:, None]
+    primary = (c_src < k) | (n_src - c_src < k) | (n_src < k)
+    published_c = perturb(c, c_key, policy).astype(float)
+    published_n = perturb(n, groups.key.to_numpy()[:, None], policy).astype(float)
+    counts = np.where(primary, np.nan, published_c)
 
     def frame(a: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame(a, index=counts.index, columns=counts.columns)
+        out = pd.DataFrame(a, index=naming.n.index, columns=naming.n.columns)
+        out.columns.name = role
+        return out
 
-    n_published = n.astype(float).where(n >= k)
+    n_shown = groups.sources.to_numpy() >= k
     return Shares(
         k=k,
         role=role,
-        counts=frame(published),
-        n=n_published,
-        share=frame(published / np.where(true_n > 0, true_n, 1)),
+        counts=frame(counts),
+        n=pd.Series(np.where(n_shown, published_n[:, 0], np.nan), index=groups.n.index),
+        share=frame(counts / np.where(published_n > 0, published_n, 1)),
         mask=frame(primary),
         primary=frame(primary),
     )
@@ -185,8 +199,14 @@ def _is_listlike(value: object) -> bool:
     return isinstance(value, list | tuple | set | frozenset | np.ndarray)
 
 
-def _naming_counts(group: pd.Series, answers: pd.Series, groups: pd.Index) -> pd.DataFrame:
-    """Count respondents per group naming each item, without exploding a million rows.
+def _naming_tally(
+    group: pd.Series,
+    answers: pd.Series,
+    df: pd.DataFrame,
+    groups: pd.Index,
+    extra_items: Sequence[str] = (),
+) -> Tally:
+    """Tally respondents per group naming each item, without exploding a million rows.
 
     Answers repeat a lot (a few hundred distinct selections), so they are factorised first and
     each distinct selection is expanded into items once.
@@ -197,7 +217,8 @@ def _naming_counts(group: pd.Series, answers: pd.Series, groups: pd.Index) -> pd
         as_tuples = answers.map(lambda v: tuple(v) if _is_listlike(v) else None)
         codes, uniques = pd.factorize(as_tuples, use_na_sentinel=True)
     selections = [set(v) if _is_listlike(v) else set() for v in uniques]
-    items = sorted({item for sel in selections for item in sel if item is not None}, key=str)
+    named = {item for sel in selections for item in sel if item is not None}
+    items = list(dict.fromkeys([*extra_items, *sorted(named, key=str)]))
     incidence = np.array(
         [[item in sel for item in items] for sel in selections], dtype=np.int64
     ).reshape(len(selections), len(items))
@@ -207,10 +228,18 @@ def _naming_counts(group: pd.Series, answers: pd.Series, groups: pd.Index) -> pd
     group_code = np.where(codes_of_group >= 0, position[codes_of_group], -1)
     ok = (group_code >= 0) & (codes >= 0)
     flat = group_code[ok].astype(np.int64) * len(selections) + codes[ok]
-    per_selection = np.bincount(flat, minlength=len(groups) * len(selections)).reshape(
-        len(groups), len(selections)
-    )
-    return pd.DataFrame(per_selection @ incidence, index=groups, columns=pd.Index(items))
+    size = len(groups) * len(selections)
+    parts = []
+    for weights in (
+        None,
+        np.asarray(df["record_key"], dtype=np.int64)[ok],
+        np.asarray(df["independent"], dtype=np.int64)[ok],
+    ):
+        per_selection = np.bincount(flat, weights=weights, minlength=size)
+        per_selection = np.rint(per_selection).astype(np.int64)
+        per_selection = per_selection.reshape(len(groups), len(selections))
+        parts.append(pd.DataFrame(per_selection @ incidence, index=groups, columns=pd.Index(items)))
+    return Tally(*parts)
 
 
 def coverage(df_counts: Suppressed | pd.Series, estimates: pd.DataFrame) -> pd.DataFrame:
@@ -221,14 +250,13 @@ def coverage(df_counts: Suppressed | pd.Series, estimates: pd.DataFrame) -> pd.D
     :param estimates: :func:`geo.estimates.load_estimates` (indexed by ISO2; low/high/central).
     :return: per estimated country: n, low, high, central, ``ratio`` = n / central,
         ``ratio_low`` = n / high and ``ratio_high`` = n / low (NaN where n is hidden),
-        year, source, confidence, note.
+        year, source, confidence, note. A country with no published count has NaN.
     """
     counts = df_counts.values if isinstance(df_counts, Suppressed) else df_counts
     out = estimates.copy()
     out.insert(0, "n", counts.reindex(out.index).astype(float))
-    # A country absent from the published counts has 0 respondents (structural zero).
-    absent = ~out.index.isin(counts.index)
-    out.loc[absent, "n"] = 0.0
+    # A country absent from the published counts is below k, like a hidden one: an empty
+    # country must read like a small one.
     out["ratio"] = out.n / out.central
     out["ratio_low"] = out.n / out.high
     out["ratio_high"] = out.n / out.low

@@ -3,11 +3,12 @@
 What "safe" means here:
 
 * **Disclosure.** Maps only show aggregates that went through :mod:`geo.disclosure`: counts per
-  country (with secondary suppression), shares per country, and places rolled up to >= k
-  respondents. No marker per response, no respondent's coordinates (a place's position is the
-  mean of >= k located respondents, rounded), high-risk countries at country level only. A
-  country hidden in the world table is left out of every other table (its row totals elsewhere
-  would give its count away).
+  country (perturbed, with secondary suppression), shares per country, and places rolled up to
+  >= k respondents. No marker per response and no position computed from respondents: a place
+  is drawn at its gazetteer point (:func:`geo.places.place_point`). High-risk countries are at
+  country level only. A country hidden in the world table is left out of every other table (its
+  row totals elsewhere would give its count away), and every country below k, empty or not,
+  reads "fewer than k".
 * **No respondent markup.** folium's ``popup=str``/``tooltip=str`` render raw HTML,
   ``Popup(parse_html=True)`` and ``Tooltip`` use JS template literals where ``${...}`` runs, and
   ``GeoJsonTooltip`` assigns ``innerHTML``. So none of them is used: the map layers here are two
@@ -41,7 +42,6 @@ import branca.element
 import folium
 import numpy as np
 import pandas as pd
-import pycountry
 import shapely
 from babel.numbers import format_percent
 from folium.template import Template
@@ -55,15 +55,10 @@ from geo.aggregate import (
     cross,
     share_naming,
 )
-from geo.disclosure import (
-    DEFAULT_HIGH_RISK,
-    K_PUBLISHED,
-    Suppressed,
-    display_count,
-    roll_up,
-)
+from geo.disclosure import Policy, Suppressed, display_count, roll_up
 from geo.estimates import load_estimates
 from geo.i18n import N_, Translate, babel_locale, format_count, format_share, html_lang, is_rtl
+from geo.places import place_point, region_name
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NODE_MODULES = REPO_ROOT / "node_modules"
@@ -102,7 +97,6 @@ L_RANGE = N_("%(low)s to %(high)s")
 L_OR_MORE = N_("%(low)s or more")
 L_BELOW = N_("below %(high)s")
 L_HIDDEN = N_("Fewer than %(k)s respondents, or hidden to protect a small count")
-L_NONE = N_("No respondents")
 L_NO_ESTIMATE = N_("No estimate available")
 L_ESTIMATE = N_(
     "Estimated Kazakhs: %(low)s to %(high)s (%(source)s, %(year)s; confidence: %(confidence)s)"
@@ -302,25 +296,33 @@ class MapData:
 
 def aggregate_for_maps(
     responses: pd.DataFrame,
-    k: int = K_PUBLISHED,
-    high_risk: frozenset[str] = DEFAULT_HIGH_RISK,
+    policy: Policy,
     estimates: pd.DataFrame | None = None,
     roles: Iterable[str] = ("needs", "contribution"),
 ) -> MapData:
-    """Aggregate and suppress the responses for every map at once."""
-    world = counts_by(responses, ["country"], k)
-    published = [str(c) for c in world.values.index[world.values.notna() & (world.values > 0)]]
+    """Aggregate and publish the responses for every map at once.
+
+    :param responses: one row per respondent (see :mod:`geo.aggregate`).
+    :param policy: threshold, high-risk countries and perturbation (no defaults here).
+    """
+    world = counts_by(responses, ["country"], policy)
+    published = [str(c) for c in world.values.index[world.values.notna()]]
     # Countries hidden in the world table stay out of every other table (see module docstring).
     subset = responses[responses["country"].astype(object).isin(published)]
     with_category = subset.assign(citizenship_category=citizenship_category(subset))
     citizenship = (
-        cross(with_category, "country", "citizenship_category", k) if len(subset) else None
+        cross(with_category, "country", "citizenship_category", policy) if len(subset) else None
     )
-    shares = {role: share_naming(subset, role, k) for role in roles if role in responses.columns}
-    places = roll_up(subset, ["country", "region", "city"], k, high_risk=high_risk)
+    shares = {
+        role: share_naming(subset, role, policy) for role in roles if role in responses.columns
+    }
+    leaves = subset[["country", "region", "city"]].assign(
+        n=1, key=subset["record_key"], sources=subset["independent"].astype("int64")
+    )
+    places = roll_up(leaves, ["country", "region", "city"], policy)
     return MapData(
-        k=k,
-        high_risk=frozenset(high_risk),
+        k=policy.k,
+        high_risk=policy.high_risk,
         world=world,
         coverage=coverage(world, load_estimates() if estimates is None else estimates),
         citizenship=citizenship,
@@ -415,7 +417,8 @@ class ChoroplethLayers(folium.MacroElement):
         self.geojson = geojson
         self.names_json = _js(dict(names))
         self.layers_json = _js(layers)
-        self.empty = EMPTY_COLOUR
+        # A country with no entry is one below k (empty or not: they look the same).
+        self.empty = HIDDEN_COLOUR
         self.position = position
         self.fit = fit
 
@@ -586,15 +589,16 @@ def world_choropleth(data: MapData, world: WorldGeometry, style: Style) -> foliu
     fill, tip = {}, {}
     for code, value in published.items():
         if np.isnan(value):
-            fill[code] = HIDDEN_COLOUR
-            tip[code] = _hidden_text(bool(data.world.primary[code]), data.k, style)
-        elif value > 0:
+            if not data.world.primary[code]:  # hidden to protect another: it holds k or more
+                fill[code] = HIDDEN_COLOUR
+                tip[code] = _hidden_text(False, data.k, style)
+        else:
             fill[code] = colour(value)
             tip[code] = _t(t, L_RESPONDENTS, n=style.count(value))
-    layer = {"name": title, "fill": fill, "tip": tip, "none": _t(t, L_NONE)}
+    layer = {"name": title, "fill": fill, "tip": tip, "none": _hidden_text(True, data.k, style)}
     ChoroplethLayers(world.geojson, style.country_names(world), [layer]).add_to(m)
     key = _key(breaks, style.count, style, whole=True)[1:]
-    items = [*key, (HIDDEN_COLOUR, _t(t, L_HIDDEN, k=data.k)), (EMPTY_COLOUR, _t(t, L_NONE))]
+    items = [*key, (HIDDEN_COLOUR, _t(t, L_HIDDEN, k=data.k))]
     notes = [_t(t, L_K_NOTE, k=data.k)]
     if data.world.total is not None:
         notes.insert(0, _t(t, L_TOTAL, n=style.count(data.world.total)))
@@ -609,33 +613,33 @@ def coverage_map(data: MapData, world: WorldGeometry, style: Style) -> folium.Ma
     m = base_map(title, style)
     colour = _classes(COVERAGE_BREAKS)
     fill, tip = {}, {}
+    hidden = _hidden_text(True, data.k, style)
     for code, value in data.world.values.items():
-        if np.isnan(value):
-            fill[code] = HIDDEN_COLOUR
-            tip[code] = _hidden_text(bool(data.world.primary[code]), data.k, style)
-        elif value > 0:
+        if not np.isnan(value):
+            fill[code] = EMPTY_COLOUR
             tip[code] = _t(t, L_RESPONDENTS, n=style.count(value)) + "<br>" + _t(t, L_NO_ESTIMATE)
+        elif not data.world.primary[code]:
+            tip[code] = _hidden_text(False, data.k, style) + "<br>" + _t(t, L_NO_ESTIMATE)
     for code, row in data.coverage.iterrows():
         estimate = _estimate_text(row, style)
         if np.isnan(row.n):
-            tip[code] = tip.get(code, "") + "<br>" + estimate
+            tip[code] = tip.get(code, hidden).split("<br>")[0] + "<br>" + estimate
             continue
+        fill[code] = colour(row.ratio)
         parts = [_t(t, L_RESPONDENTS, n=style.count(row.n)), estimate]
-        if row.n > 0:
-            fill[code] = colour(row.ratio)
-            if row.ratio_low == row.ratio_high:
-                parts.append(_t(t, L_COVERAGE_ONE, ratio=_pct(row.ratio, style)))
-            else:
-                parts.append(
-                    _t(
-                        t,
-                        L_COVERAGE,
-                        low=_pct(row.ratio_low, style),
-                        high=_pct(row.ratio_high, style),
-                    )
-                )
+        if row.ratio_low == row.ratio_high:
+            parts.append(_t(t, L_COVERAGE_ONE, ratio=_pct(row.ratio, style)))
+        else:
+            parts.append(
+                _t(t, L_COVERAGE, low=_pct(row.ratio_low, style), high=_pct(row.ratio_high, style))
+            )
         tip[code] = "<br>".join(parts)
-    layer = {"name": title, "fill": fill, "tip": tip, "none": _t(t, L_NONE)}
+    layer = {
+        "name": title,
+        "fill": fill,
+        "tip": tip,
+        "none": hidden + "<br>" + _t(t, L_NO_ESTIMATE),
+    }
     ChoroplethLayers(world.geojson, style.country_names(world), [layer]).add_to(m)
     items = [
         *_key(COVERAGE_BREAKS, lambda x: _pct(x, style), style),
@@ -681,11 +685,12 @@ def citizenship_map(data: MapData, world: WorldGeometry, style: Style) -> folium
                     fill[code] = HIDDEN_COLOUR
                     tip[code] = _hidden_text(bool(table.primary.loc[code, category]), data.k, style)
                     continue
-                fill[code] = colour(value / total) if value > 0 else EMPTY_COLOUR
+                fill[code] = colour(value / total)
                 tip[code] = _t(
                     t, L_SHARE_OF, share=style.share(value / total), n=style.count(value)
                 )
-        layers.append({"name": _t(t, msgid), "fill": fill, "tip": tip, "none": _t(t, L_NONE)})
+        none = _hidden_text(True, data.k, style)
+        layers.append({"name": _t(t, msgid), "fill": fill, "tip": tip, "none": none})
     ChoroplethLayers(
         world.geojson, style.country_names(world), layers, position=_corner(style)
     ).add_to(m)
@@ -720,13 +725,12 @@ def shares_map(
                 fill[code] = HIDDEN_COLOUR
                 tip[code] = _hidden_text(bool(shares.primary.loc[code, item]), data.k, style)
             else:
-                fill[code] = colour(value) if value > 0 else EMPTY_COLOUR
+                fill[code] = colour(value)
                 n = shares.counts.loc[code, item]
                 tip[code] = _t(t, L_SHARE_OF, share=style.share(value), n=style.count(n))
         label = choice_label(role, item, style.language) if choice_label else _pretty(item)
-        layers.append(
-            {"name": escape_label(label), "fill": fill, "tip": tip, "none": _t(t, L_NONE)}
-        )
+        none = _hidden_text(True, data.k, style)
+        layers.append({"name": escape_label(label), "fill": fill, "tip": tip, "none": none})
     ChoroplethLayers(
         world.geojson, style.country_names(world), layers, position=_corner(style)
     ).add_to(m)
@@ -778,16 +782,37 @@ def _unescape(text: str) -> str:
     return html.unescape(text)
 
 
+def unit_points(units: pd.DataFrame) -> list[tuple[float, float] | None]:
+    """Return where each published unit is drawn: its gazetteer point (None: not drawn).
+
+    Cities sit at their GeoNames point, regions and "elsewhere in a region" at the region's
+    fixed point; country-level units are not drawn. Nothing depends on where respondents are.
+    """
+    points: list[tuple[float, float] | None] = []
+    for unit in units.itertuples(index=False):
+        if unit.level == "country":
+            points.append(None)
+        elif unit.level == "city":
+            points.append(place_point(unit.country, unit.region, unit.city))
+        else:
+            points.append(place_point(unit.country, unit.region))
+    return points
+
+
 def _circles(units: pd.DataFrame, style: Style) -> tuple[list, int]:
     """Return circles for city and region units (country remainders are told in the legend)."""
     t = style.translate
     mappable = units[units.level != "country"]
-    placed = mappable[mappable.lat.notna() & mappable.lon.notna()]
+    points = unit_points(mappable)
+    drawn = np.array([point is not None for point in points], dtype=bool)
+    placed = mappable[drawn]
     unplaced = int(mappable.n.sum() - placed.n.sum())
     biggest = float(placed.n.max()) if len(placed) else 1.0
     circles = []
-    for unit in placed.itertuples(index=False):
-        region = _region_name(unit.region)
+    for unit, (lat, lon) in zip(
+        placed.itertuples(index=False), [p for p in points if p is not None], strict=True
+    ):
+        region = _region_label(unit.region, style.language)
         if unit.level == "city":
             place = f"{unit.city} ({region})"
         elif unit.rest:
@@ -796,17 +821,16 @@ def _circles(units: pd.DataFrame, style: Style) -> tuple[list, int]:
             place = region
         radius = max(4.0, MAX_CIRCLE_RADIUS * math.sqrt(unit.n / biggest))
         label = _t(t, L_PLACE, place=place, n=style.count(unit.n))
-        circles.append((float(unit.lat), float(unit.lon), round(radius, 1), label))
+        circles.append((round(lat, 2), round(lon, 2), round(radius, 1), label))
     return circles, unplaced
 
 
-def _region_name(code: object) -> str:
-    """Return an ISO 3166-2 subdivision's name, or the code itself (escaped later)."""
+def _region_label(code: object, language: str) -> str:
+    """Return a region's name in the map's language, or the code itself (escaped later)."""
     try:
-        found = pycountry.subdivisions.get(code=str(code))
-    except (KeyError, LookupError):
-        found = None
-    return found.name if found is not None else str(code)
+        return region_name(str(code), language)
+    except LookupError:
+        return str(code)
 
 
 # --- the build ----------------------------------------------------------------------------
@@ -819,8 +843,7 @@ def build_maps(
     out_dir: Path,
     languages: list[str],
     translate_for: Callable[[str], Translate],
-    k: int = K_PUBLISHED,
-    high_risk: frozenset[str] = DEFAULT_HIGH_RISK,
+    policy: Policy,
     tile_url: str | None = None,
     progress: Progress | None = None,
     *,
@@ -836,8 +859,7 @@ def build_maps(
 
     :param responses: one row per respondent (see :mod:`geo.aggregate`).
     :param translate_for: returns the gettext function of a language.
-    :param k: smallest count shown (10 for published maps, 5 for the analyst workspace).
-    :param high_risk: countries shown at country level only.
+    :param policy: disclosure control (k, high-risk countries, perturbation).
     :param tile_url: a background tile URL template; none by default (no third-party requests).
     :param progress: called as ``progress(done, total, label)`` after each step.
     :param countries: the country layer (default :func:`geo.boundaries.load_countries`).
@@ -851,7 +873,7 @@ def build_maps(
         from geo.boundaries import load_countries
 
         countries = load_countries()
-    data = aggregate_for_maps(responses, k, frozenset(high_risk))
+    data = aggregate_for_maps(responses, policy)
     world = prepare_world(countries)
     profiles = [c for c in data.published_countries if c in world.features]
     total_steps = 1 + len(languages) * (len(MAP_KINDS) + len(profiles))
@@ -903,7 +925,7 @@ def build_maps(
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         # The published total (None if it is itself below k).
         "responses": None if data.world.total is None else int(data.world.total),
-        "k": k,
+        "k": policy.k,
         "languages": list(languages),
         "high_risk": sorted(data.high_risk),
         "countries_published": data.published_countries,

@@ -308,3 +308,42 @@ def nearest_city(lat: float, lon: float, max_km: float = 50) -> City | None:
     distances = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(half_chord, 0, 1)))
     nearest = int(np.argmin(distances))
     return gazetteer.cities[nearest] if distances[nearest] <= max_km else None
+
+
+# --- Fixed positions for published places -------------------------------------------------------
+
+
+@functools.cache
+def _region_points() -> dict[str, tuple[float, float]]:
+    """Return a point per region: the population-weighted centre of its gazetteer cities."""
+    sums: dict[str, list[float]] = {}
+    for city in _gazetteer().cities:
+        if city.region is None:
+            continue
+        weight = max(city.population, 1)
+        total = sums.setdefault(city.region, [0.0, 0.0, 0.0])
+        total[0] += city.lat * weight
+        total[1] += city.lon * weight
+        total[2] += weight
+    return {code: (lat / w, lon / w) for code, (lat, lon, w) in sums.items()}
+
+
+def region_point(code: str) -> tuple[float, float] | None:
+    """Return a fixed point for an ISO 3166-2 region (from the gazetteer alone), or None."""
+    return _region_points().get(str(code).upper())
+
+
+def place_point(
+    country: str, region: str | None = None, city: str | None = None
+) -> tuple[float, float] | None:
+    """Return where a published place is drawn: the gazetteer's point, never a respondent's.
+
+    A city is drawn at the GeoNames point of the city its name matches in that region (None if
+    the name matches none: it is listed, not drawn); a region at :func:`region_point`.
+    """
+    if city:
+        found = match_city(city, country, region)
+        return (found.lat, found.lon) if found is not None else None
+    if region:
+        return region_point(region)
+    return None

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geo.disclosure import KEY_RANGE
+
 #: Hostile strings injected into name and free-text columns.
 HOSTILE_STRINGS: tuple[str, ...] = (
     "<img src=x onerror=alert(1)>",
@@ -112,7 +114,8 @@ def generate(n: int, seed: int = 0) -> pd.DataFrame:
     """Return ``n`` synthetic responses (same ``seed``, same rows).
 
     :return: columns country, region, city, lat, lon, sex, age_band, citizenship, language,
-        link, skills, languages, needs, contribution, education, occupation, return_intention.
+        link, skills, languages, needs, contribution, education, occupation, return_intention,
+        record_key and independent (see :mod:`geo.disclosure`).
     """
     rng = np.random.default_rng(seed)
     places = pd.DataFrame(PLACES, columns=["country", "region", "city", "lat", "lon", "w"])
@@ -178,6 +181,9 @@ def generate(n: int, seed: int = 0) -> pd.DataFrame:
         }
     )
     df["citizenship"] = df["citizenship"].replace("", None)
+    # What disclosure control reads: a record key each, and every synthetic respondent counts.
+    df["record_key"] = rng.integers(0, KEY_RANGE, n)
+    df["independent"] = True
     return df
 
 

@@ -109,6 +109,16 @@ def small_numbers(page: str, k: int) -> list[str]:
     return found
 
 
+def shows_about(row: str, n: int, k: int = 5) -> bool:
+    """Tell whether a table row's first count is ``n`` as published: perturbed by at most 3,
+    never below k."""
+    match = re.search(r"<td>([\d,\u00a0\u202f ]+)</td>", row)
+    if not match:
+        return False
+    shown = int(re.sub(r"\D", "", match.group(1)))
+    return shown >= k and abs(shown - n) <= 3
+
+
 def table_row(page: str, label: str) -> str:
     """Return the table row whose header cell is ``label``."""
     match = re.search(
@@ -187,8 +197,8 @@ def test_every_number_on_the_analyst_pages_respects_k5(client, users):
     assert "Too few respondents live here" in profile
     assert small_numbers(profile, 5) == []
     # Russia's 12 would give Mongolia's 3 away from the total of 15: it is hidden too.
-    assert "15" in table_row(dashboard, "Total")
-    assert ">12<" not in dashboard
+    assert shows_about(table_row(dashboard, "Total"), 15)
+    assert "not shown" in table_row(dashboard, "Russia")
     profile = client.get("/analyst/countries/RU?lang=en").text
     assert "Too few respondents live here" in profile
 
@@ -204,7 +214,7 @@ def test_breakdowns_hide_small_answers_and_their_complements(client, users):
     assert ">20<" not in table_row(page, "Master&#39;s degree")  # 22 - 20 = 2: hidden too
     dashboard = client.get("/analyst/?lang=en").text
     assert small_numbers(dashboard, 5) == []
-    assert ">42<" in table_row(dashboard, "Total")
+    assert shows_about(table_row(dashboard, "Total"), 42)
 
 
 def test_country_filter_and_k_hold_together(client, users):
@@ -213,7 +223,7 @@ def test_country_filter_and_k_hold_together(client, users):
     as_role(client, "analyst")
     page = client.get("/analyst/?lang=en&country=RU").text
     assert small_numbers(page, 5) == []
-    assert ">7<" in table_row(page, "Russia")
+    assert shows_about(table_row(page, "Russia"), 7)
     assert "Türkiye" not in page and "Turkey" not in page
 
 
@@ -258,7 +268,7 @@ def test_date_and_version_filters_select_responses(client, users):
     empty = client.get(f"/analyst/?lang=en&until={today - dt.timedelta(days=3)}").text
     assert "Russia" not in empty
     full = client.get(f"/analyst/?lang=en&since={today}&version=1").text
-    assert ">6<" in table_row(full, "Russia")
+    assert shows_about(table_row(full, "Russia"), 6)
 
 
 # -- escaping -----------------------------------------------------------------------------------
@@ -433,7 +443,7 @@ def test_drop_off_counts_started_and_submitted(client, users, runner):
     as_role(client, "analyst")
     page = client.get("/analyst/?lang=en").text
     row = table_row(page, "Submitted")
-    assert ">200<" in row
+    assert shows_about(row, 200)
     assert small_numbers(page, 5) == []
 
 
@@ -451,7 +461,7 @@ def test_pages_follow_new_and_withdrawn_responses(client, users):
 
     seed("RU", 6)
     as_role(client, "analyst")
-    assert ">6<" in table_row(client.get("/analyst/?lang=en").text, "Russia")
+    assert shows_about(table_row(client.get("/analyst/?lang=en").text, "Russia"), 6)
     version = latest_version(find_survey(SLUG))
     receipts = [
         record_submission(
@@ -460,8 +470,8 @@ def test_pages_follow_new_and_withdrawn_responses(client, users):
         ).receipt
         for _ in range(3)
     ]  # fmt: skip
-    assert ">9<" in table_row(client.get("/analyst/?lang=en").text, "Russia")
+    assert shows_about(table_row(client.get("/analyst/?lang=en").text, "Russia"), 9)
     assert withdraw(receipts[-1])
-    assert ">8<" in table_row(client.get("/analyst/?lang=en").text, "Russia")
+    assert shows_about(table_row(client.get("/analyst/?lang=en").text, "Russia"), 8)
     seed("RU", 1)
-    assert ">9<" in table_row(client.get("/analyst/countries?lang=en").text, "Russia")
+    assert shows_about(table_row(client.get("/analyst/countries?lang=en").text, "Russia"), 9)

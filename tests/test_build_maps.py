@@ -27,7 +27,7 @@ def test_build_maps_writes_manifest_maps_and_local_assets(runner, db, maps_dir):
     assert manifest["k"] == 10
     assert manifest["high_risk"] == ["CN"]
     assert manifest["languages"] == ["en", "kk-Arab"]
-    assert manifest["responses"] == 1500
+    assert abs(manifest["responses"] - 1500) <= 3  # a published count: perturbed
     files = {m["file"] for m in manifest["maps"]}
     assert {"world.en.html", "world.kk-Arab.html", "coverage.en.html"} <= files
     assert "profile-RU.en.html" in files

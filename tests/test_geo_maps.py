@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from geo import maps
+from geo.disclosure import KEY_RANGE, PerturbationTable, Policy
 from geo.i18n import identity
 from geo.maps import ASSET_SOURCES, build_maps, copy_assets, escape_label
 
@@ -18,6 +19,8 @@ IMG = "<img src=x onerror=alert(1)>"
 TPL = "${alert(1)}"
 PAYLOADS = (IMG, TPL, "`+alert(1)+`", "</script><script>alert(1)</script>")
 REPO = Path(__file__).resolve().parents[1]
+#: The published maps' policy, without noise so that the counts drawn can be checked.
+POLICY = Policy(10, frozenset({"CN"}), PerturbationTable.from_weights({0: KEY_RANGE}))
 
 
 def _square(x: float, y: float, size: float = 5) -> shapely.Polygon:
@@ -69,6 +72,8 @@ def _people(country, region, city, n, lat=None, lon=None, **extra):
             "education": "master",
             "occupation": "teacher",
             "return_intention": "maybe",
+            "record_key": (i * 37) % KEY_RANGE,
+            "independent": True,
             **extra,
         }  # fmt: skip
         for i in range(n)
@@ -105,7 +110,7 @@ def built(tmp_path_factory, responses, countries, node_modules):
         out,
         ["en", "kk_Arab"],
         translations.__getitem__,
-        k=10,
+        POLICY,
         countries=countries,
         node_modules=node_modules,
         progress=lambda done, total, label: steps.append((done, total)),
@@ -153,7 +158,7 @@ def test_no_third_party_urls(built):
 
 def test_tiles_only_when_asked(responses, countries, node_modules, tmp_path):
     build_maps(
-        responses[responses.country == "KZ"], tmp_path, ["en"], lambda lang: identity,
+        responses[responses.country == "KZ"], tmp_path, ["en"], lambda lang: identity, POLICY,
         countries=countries, node_modules=node_modules, tile_url="tiles/{z}/{x}/{y}.png",
     )  # fmt: skip
     assert "tiles/{z}/{x}/{y}.png" in (tmp_path / "world.en.html").read_text()
@@ -175,6 +180,14 @@ def test_no_individual_points(built, responses):
         "Almaty: 33 respondents",
         "Astana (Astana): 12 respondents",
     ]
+    # Drawn at the gazetteer's points (region centre, city), never at respondents' points.
+    from geo import places
+
+    where = {c[3]: (c[0], c[1]) for c in circles}
+    almaty = places.region_point("KZ-75")
+    astana = places.match_city("Astana", "KZ", "KZ-71")
+    assert where["Almaty: 33 respondents"] == (round(almaty[0], 2), round(almaty[1], 2))
+    assert where["Astana (Astana): 12 respondents"] == (round(astana.lat, 2), round(astana.lon, 2))
     cn = pages["profile-CN.en.html"]
     assert "forEach(function (p)" not in cn  # no circles at all
     assert "country level only" in cn
@@ -184,8 +197,10 @@ def test_small_countries_hidden_with_secondary_suppression(built):
     _, _, pages, _ = built
     world = pages["world.en.html"]
     assert "Fewer than 10 respondents" in world  # legend
-    assert '"UZ":"fewer than 10"' in world
-    assert '"TR":"not shown (protects a small count)"' in world
+    (layer,) = json.loads(re.search(r"var layers = (.*?);\n", world).group(1))
+    # UZ (4) has no entry of its own: it reads like every country nobody named.
+    assert "UZ" not in layer["tip"] and layer["none"] == "fewer than 10"
+    assert layer["tip"]["TR"] == "not shown (protects a small count)"
     assert "Istanbul" not in "".join(pages.values())
 
 
@@ -216,7 +231,9 @@ def test_rtl_and_lang(built):
 def test_geometry_serialised_once_and_reused(countries):
     world = maps.prepare_world(countries)
     assert world.geojson.count('"id":"KZ"') == 1
-    empty = maps.counts_by(pd.DataFrame({"country": []}), ["country"])
+    empty = maps.counts_by(
+        pd.DataFrame({"country": [], "record_key": [], "independent": []}), ["country"], POLICY
+    )
     data = maps.MapData(
         k=10, high_risk=frozenset(), world=empty, coverage=pd.DataFrame(), citizenship=None,
         shares={}, places=pd.DataFrame(),
@@ -247,8 +264,9 @@ def test_package_json_pins_leaflet_and_asset_sources_exist():
 def test_small_build_publishes_no_total(countries, node_modules, tmp_path):
     few = pd.DataFrame(_people("KZ", "KZ-75", "Almaty", 4, 43.2, 76.9))
     manifest = build_maps(
-        few, tmp_path, ["en"], lambda lang: identity, countries=countries, node_modules=node_modules
-    )
+        few, tmp_path, ["en"], lambda lang: identity, POLICY,
+        countries=countries, node_modules=node_modules,
+    )  # fmt: skip
     assert manifest["responses"] is None and manifest["countries_published"] == []
     assert "Almaty" not in (tmp_path / "world.en.html").read_text()
 
@@ -258,7 +276,7 @@ def test_world_map_with_bundled_boundaries_is_small(responses, node_modules, tmp
     world = maps.prepare_world(boundaries.load_countries())
     assert len(world.features) == len(boundaries.load_countries())  # tiny ones kept too
     build_maps(
-        responses, tmp_path, ["en"], lambda lang: identity,
+        responses, tmp_path, ["en"], lambda lang: identity, POLICY,
         countries=boundaries.load_countries(), node_modules=node_modules,
     )  # fmt: skip
     # A naive folium.Choropleth over Natural Earth 50m is about 4.2 MB (see the module report).

@@ -45,6 +45,9 @@ _INDEXED = (
     Response.language,
     Response.link_id,
     Response.submitted_at,
+    # What disclosure control needs (geo/disclosure.py): never shown, never exported.
+    Response.record_key,
+    Response.independent,
     Response.version_id,
 )
 #: Their names in the frame (the link id is called "link").
@@ -130,11 +133,11 @@ def responses_frame(
             values.extend(column)
 
     base = len(_INDEXED)
-    version_ids = np.asarray(raw[11], dtype=np.int64)
+    version_ids = np.asarray(raw[base - 1], dtype=np.int64)
     columns: dict[str, Any] = dict(zip(_INDEXED_NAMES, raw[:base], strict=True))
-    columns["version"] = [numbers[v] for v in raw[11]]
+    columns["version"] = [numbers[v] for v in raw[base - 1]]
     position = {target: base + i for i, target in enumerate(targets)}
-    for column in COLUMNS[12:]:
+    for column in COLUMNS[base:]:
         merged = np.full(len(version_ids), None, dtype=object)
         for version_id, version_paths in paths.items():
             target = version_paths.get(column)
@@ -251,6 +254,10 @@ def _frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
             data[name] = np.array(values, dtype=np.float64)  # None -> NaN
         elif name in ("link", "version"):
             data[name] = pd.array(values, dtype="Int64")
+        elif name == "record_key":
+            data[name] = np.array(values, dtype=np.int64)
+        elif name == "independent":
+            data[name] = np.array(values, dtype=bool)
         elif name == "submitted_at":
             data[name] = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
         else:

@@ -1,9 +1,10 @@
-"""What the analyst pages show, computed from stored responses and suppressed for display.
+"""What the analyst pages show, computed from stored responses and published for display.
 
-Every count leaves this module as text made by :mod:`geo.disclosure` (a count, "0", or "fewer
-than k"), with k = ``K_ANALYST`` inside the workspace and ``K_PUBLISHED`` for a downloaded
-report. A country hidden in the table of countries (its count small, or hidden so that another
-cannot be worked out) shows no breakdown at all: its totals there would give its count away.
+Every count leaves this module as text made by :mod:`geo.disclosure` (a perturbed count or
+"fewer than k"), under the policy of :mod:`app.privacy`: k = ``K_ANALYST`` inside the workspace,
+``K_PUBLISHED`` for a downloaded report. A country hidden in the table of countries (its count
+small, or hidden so that another cannot be worked out) shows no breakdown at all: its totals
+there would give its count away.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from app.analyst.data import responses_frame
 from app.extensions import db
 from app.i18n import ENDONYMS, catalog_name, current_language, text_direction
 from app.models import Draft, Response, Survey, SurveyVersion, utcnow
+from app.privacy import analyst_policy, policy_for, published_policy
 from app.survey.services import canonical_json, questionnaire_of, sha256
 from forms import names
 from forms.schema import Questionnaire
@@ -50,8 +52,9 @@ from geo.aggregate import (
     citizenship_category,
     coverage,
     share_naming,
+    tally,
 )
-from geo.disclosure import TOTAL, Suppressed, display_count, roll_up, suppress
+from geo.disclosure import TOTAL, Policy, Suppressed, Tally, display_count, publish, roll_up
 from geo.estimates import load_estimates
 from geo.i18n import format_count, format_share
 
@@ -269,8 +272,9 @@ class Indicator:
 class Numbers:
     """Formats published numbers in the page's language, hidden ones as "fewer than k"."""
 
-    def __init__(self, k: int, lang: str) -> None:
-        self.k = k
+    def __init__(self, policy: Policy, lang: str) -> None:
+        self.policy = policy
+        self.k = policy.k
         self.lang = lang
         self.rtl = text_direction(lang) == "rtl"
 
@@ -324,6 +328,7 @@ def _published(table: Suppressed, key: Any) -> float | None:
 def single_figure(
     key: str,
     title: str,
+    df: pd.DataFrame,
     column: pd.Series,
     labels: Mapping[str, str],
     num: Numbers,
@@ -331,26 +336,29 @@ def single_figure(
     ranked: bool = False,
     top: int | None = None,
 ) -> Figure:
-    """Count respondents per answer of a one-answer question, suppressed, with shares.
+    """Count respondents per answer of a one-answer question, published, with shares.
 
-    Every listed choice gets a row (0 where nobody chose it); answers outside the list follow.
+    Every listed choice gets a row ("fewer than k" where nobody chose it); answers outside the
+    list follow.
+
+    :param df: the respondents (for what disclosure control needs).
+    :param column: their answers, aligned with ``df``.
     """
     # Those who gave no answer are a row of their own: left out, they would be the total
     # minus the rows shown, a count published without suppression.
     values = column.astype(object).where(column.notna(), NO_ANSWER)
-    counts = values.value_counts()
-    seen = sorted(str(c) for c in counts.index if c != NO_ANSWER)
+    present = set(values.unique())
+    seen = sorted(str(c) for c in present if c != NO_ANSWER)
     order = list(dict.fromkeys([*labels, *seen]))
-    if counts.get(NO_ANSWER, 0):
+    if NO_ANSWER in present:
         order.append(NO_ANSWER)
-    series = counts.reindex(order, fill_value=0).astype("int64")
-    table = suppress(series, num.k)
-    items = [item for item in series.index if item != NO_ANSWER]
+    table = publish(tally(df, values.rename(key), index=order), num.policy)
+    items = [item for item in order if item != NO_ANSWER]
     if ranked:
         items.sort(key=lambda item: -_rank(table, item))
     if top is not None:
         items = items[:top]
-    if NO_ANSWER in series.index:
+    if NO_ANSWER in order:
         items.append(NO_ANSWER)
     labels = {**labels, NO_ANSWER: _("No answer")}
     total = table.total
@@ -367,6 +375,7 @@ def single_figure(
 def multi_figure(
     key: str,
     title: str,
+    df: pd.DataFrame,
     answers: pd.Series,
     labels: Mapping[str, str],
     num: Numbers,
@@ -375,33 +384,38 @@ def multi_figure(
 ) -> Figure:
     """Count respondents naming each item of a several-answer question, with shares.
 
-    Suppressed by :func:`geo.aggregate.share_naming`: a count is hidden when it or the number
-    *not* naming the item is 1..k-1, or when there are fewer than k respondents in all.
+    Published by :func:`geo.aggregate.share_naming`: a count is hidden when it or the number
+    *not* naming the item is below k (nobody, or everybody, included), or when there are fewer
+    than k respondents in all.
+
+    :param df: the respondents (for what disclosure control needs); ``answers`` aligned with it.
     """
-    n = len(answers)
-    shares = None
-    if n:
-        frame = pd.DataFrame(
-            {"scope": pd.Categorical(["all"] * n), key: answers.to_numpy()}, index=answers.index
-        )
-        shares = share_naming(frame, key, num.k, by="scope")
-    named = list(shares.counts.columns) if shares is not None else []
+    frame = pd.DataFrame(
+        {
+            "scope": pd.Categorical(["all"] * len(df)),
+            key: answers.to_numpy(),
+            "record_key": df["record_key"].to_numpy(),
+            "independent": df["independent"].to_numpy(),
+        },
+        index=df.index,
+    )
+    shares = share_naming(frame, key, num.policy, by="scope", items=list(labels))
+    named = list(shares.counts.columns) if "all" in shares.counts.index else []
     rows = []
     for item in dict.fromkeys([*labels, *map(str, named)]):
         label = labels.get(item, item)
-        if shares is not None and item in named:
+        if item in named:
             value = float(shares.counts.loc["all", item])
             small = bool(shares.primary.loc["all", item])
             text = display_count(value, small, num.k, _, num.count)
             share = "—" if math.isnan(value) else shares.display("all", item, _, num.share)
             rows.append(Row(label, (text, share), None if math.isnan(value) else value))
-        elif 0 < n < num.k:  # nobody named it, but the group is too small to say so
+        else:  # nobody answered at all
             rows.append(Row(label, (num.hidden(), "—"), None))
-        else:
-            rows.append(Row(label, (num.count(0), num.share(0) if n else "—"), 0.0))
     if ranked:
         rows.sort(key=lambda r: -(r.value if r.value is not None else -1))
-    n_text = num.hidden() if 0 < n < num.k else num.count(n)
+    n_published = shares.n.get("all", np.nan)
+    n_text = num.hidden() if pd.isna(n_published) else num.count(n_published)
     footer = Row(_("Respondents"), (n_text, ""), None)
     chart = charts.bar_chart([Bar(r.label, r.value, r.cells[0]) for r in rows], title, num.rtl)
     note = _("A respondent may name several; shares are of all respondents.")
@@ -421,9 +435,9 @@ def pyramid_figure(df: pd.DataFrame, sex_labels: Mapping[str, str], num: Numbers
         bands.append(NO_ANSWER)
     if (sex == NO_ANSWER).any():
         sexes.append(NO_ANSWER)
-    raw = pd.crosstab(age, sex) if len(df) else pd.DataFrame()
-    grid = raw.reindex(index=bands, columns=sexes, fill_value=0).fillna(0)
-    table = suppress(grid.astype("int64"), num.k)
+    table = publish(
+        tally(df, age.rename("age"), sex.rename("sex"), index=bands, columns=sexes), num.policy
+    )
     sex_labels = {**sex_labels, NO_ANSWER: _("No answer")}
     rows = []
     for band in bands:
@@ -462,27 +476,28 @@ def _nan_none(value: float) -> float | None:
     return None if math.isnan(float(value)) else float(value)
 
 
-def weekly_figure(submitted: pd.Series, num: Numbers) -> Figure:
-    """Count responses per calendar week (Monday first), suppressed."""
+def weekly_figure(df: pd.DataFrame, num: Numbers) -> Figure:
+    """Count responses per calendar week (Monday first), published."""
     title = _("Responses per week")
+    submitted = df["submitted_at"]
     if len(submitted) == 0:
         return Figure("weeks", title, (_("Week of"), _("Responses")), [], None, None)
     days = submitted.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
     weeks = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
-    counts = weeks.value_counts()
-    every = pd.date_range(counts.index.min(), counts.index.max(), freq="7D")
-    series = counts.reindex(every, fill_value=0).astype("int64")
-    table = suppress(series, num.k)
+    every = pd.date_range(weeks.min(), weeks.max(), freq="7D")
+    labels = [week.date().isoformat() for week in every]
+    week_labels = weeks.dt.strftime("%Y-%m-%d").rename("week")
+    table = publish(tally(df, week_labels, index=labels), num.policy)
     rows = [
-        Row(format_date(week.date()), (num.cell(table, week),), _published(table, week))
-        for week in series.index
+        Row(format_date(week.date()), (num.cell(table, label),), _published(table, label))
+        for week, label in zip(every, labels, strict=True)
     ]
     chart = charts.column_chart([Bar(r.label, r.value, r.cells[0]) for r in rows], title, num.rtl)
     footer = Row(_("Total"), (num.cell(table, TOTAL),))
     return Figure("weeks", title, (_("Week of"), _("Responses")), rows, chart, footer)
 
 
-def years_figure(years: pd.Series, num: Numbers) -> Figure:
+def years_figure(df: pd.DataFrame, years: pd.Series, num: Numbers) -> Figure:
     """Count respondents by years lived in their country of residence."""
     labels: dict[str, str] = {}
     for low, high in YEARS_BANDS:
@@ -497,7 +512,7 @@ def years_figure(years: pd.Series, num: Numbers) -> Figure:
     for (low, high), key in zip(YEARS_BANDS, labels, strict=True):
         inside = (values >= low) & ((values <= high) if high is not None else True)
         banded[inside] = key
-    return single_figure("years", _("Years in the country of residence"), banded, labels, num)
+    return single_figure("years", _("Years in the country of residence"), df, banded, labels, num)
 
 
 # -- the dashboard ----------------------------------------------------------------------------
@@ -517,14 +532,15 @@ class Dashboard:
 
 
 def dashboard(filters: Filters, k: int | None = None, sketch: bool = True) -> Dashboard:
-    """Compute the dashboard for the filters, every count suppressed at ``K_ANALYST``.
+    """Compute the dashboard for the filters, every count published at ``K_ANALYST``.
 
     :param filters: validated filters (:func:`read_filters`).
     :param sketch: also draw the world sketch (when no published map has been built).
     """
-    k = k or current_app.config["K_ANALYST"]
+    policy = policy_for(k) if k else analyst_policy()
+    k = policy.k
     lang = current_language()
-    num = Numbers(k, lang)
+    num = Numbers(policy, lang)
     df = filtered(survey_frame(filters.survey), filters)
     questionnaire = _questionnaire(filters)
     countries, world = countries_figure(df, num)
@@ -532,10 +548,11 @@ def dashboard(filters: Filters, k: int | None = None, sketch: bool = True) -> Da
     board.world_svg = world_figure(world, num) if sketch else None
     board.indicators = indicators(df, world, questionnaire, num)
     board.figures = [
-        weekly_figure(df["submitted_at"], num),
+        weekly_figure(df, num),
         single_figure(
             "languages",
             _("Language the questionnaire was answered in"),
+            df,
             df["language"],
             {tag: ENDONYMS.get(tag, tag) for tag in current_app.config["LANGUAGES"]},
             num,
@@ -546,7 +563,7 @@ def dashboard(filters: Filters, k: int | None = None, sketch: bool = True) -> Da
         pyramid_figure(df, _role_labels(questionnaire, "sex", lang), num),
         *(
             multi_figure(
-                role, title, df[role], _role_labels(questionnaire, role, lang), num, ranked=True
+                role, title, df, df[role], _role_labels(questionnaire, role, lang), num, ranked=True
             )
             for role, title in (
                 ("skills", _("Skills available")),
@@ -571,12 +588,12 @@ def countries_figure(df: pd.DataFrame, num: Numbers) -> tuple[Figure, Suppressed
     title = _("Respondents by country of residence")
     lang = num.lang
     country_names = names.country_names(lang)
-    counts = df["country"].astype(object).dropna().value_counts()
-    world = suppress(counts.astype("int64"), num.k)
+    world = publish(tally(df, "country"), num.policy)
     estimates = load_estimates()
     cover = coverage(world, estimates)
     order = sorted(
-        counts.index, key=lambda c: (-(_published(world, c) or -1), country_names.get(c, c))
+        world.values.index,
+        key=lambda c: (-(_published(world, c) or -1), country_names.get(c, c)),
     )
     rows = []
     for code in order:
@@ -635,7 +652,6 @@ def indicators(
     df: pd.DataFrame, world: Suppressed, questionnaire: Questionnaire | None, num: Numbers
 ) -> list[Indicator]:
     """Return the headline indicators the seed article asks for."""
-    n = len(df)
     out = [Indicator(_("Respondents"), num.cell(world, TOTAL))]
     published = int((world.values.notna() & (world.values >= num.k)).sum())
     out.append(
@@ -650,7 +666,7 @@ def indicators(
     out.append(
         Indicator(
             _("Willing to contribute"),
-            _share_text(int(willing.sum()), n, num),
+            _share_text(df, willing, num),
             _("Named at least one way to contribute to Kazakhstan."),
         )
     )
@@ -658,31 +674,32 @@ def indicators(
     out.append(
         Indicator(
             _("Named professional skills"),
-            _share_text(int(skilled.sum()), n, num),
+            _share_text(df, skilled, num),
         )
     )
     consent = df["specialist_consent"].astype(object) == "yes"
     out.append(
         Indicator(
             _("Agreed to join the specialists registry"),
-            _share_text(int(consent.sum()), n, num),
+            _share_text(df, consent, num),
         )
     )
     women = df["sex"].astype(object) == "female"
-    out.append(Indicator(_("Women among respondents"), _share_text(int(women.sum()), n, num)))
+    out.append(Indicator(_("Women among respondents"), _share_text(df, women, num)))
     young = df["age_band"].astype(object).isin(["16-24", "25-34"])
-    out.append(Indicator(_("Aged 16 to 34"), _share_text(int(young.sum()), n, num)))
+    out.append(Indicator(_("Aged 16 to 34"), _share_text(df, young, num)))
     return out
 
 
-def _share_text(count: int, n: int, num: Numbers) -> str:
-    """Return "count (share)" when neither the count nor its complement is 1..k-1."""
-    k = num.k
-    if (0 < n < k) or (1 <= count < k) or (1 <= n - count < k):
+def _share_text(df: pd.DataFrame, mask: pd.Series, num: Numbers) -> str:
+    """Return "count (share)" of the respondents in ``mask`` when neither they nor the others
+    are below k (all or none is hidden too)."""
+    split = mask.fillna(False).astype(bool).map({True: "yes", False: "no"}).rename("split")
+    table = publish(tally(df, split, index=["yes", "no"]), num.policy)
+    count, total = table.value("yes"), table.total
+    if count is None or table.value("no") is None or not total:
         return num.hidden()
-    if n == 0:
-        return num.count(0)
-    return _("%(n)s (%(share)s)", n=num.count(count), share=num.share(count / n))
+    return _("%(n)s (%(share)s)", n=num.count(count), share=num.share(count / total))
 
 
 def link_labels(lang: str) -> tuple[dict[int, str], dict[int, str]]:
@@ -709,7 +726,7 @@ def link_figures(df: pd.DataFrame, num: Numbers, lang: str) -> list[Figure]:
             link_id = int(value.split(":")[1])
             link_names[value] = labels.get(link_id) or _("Link %(id)d", id=link_id)
     by_link = single_figure(
-        "links", _("Responses by distribution link"), links, link_names, num, ranked=True
+        "links", _("Responses by distribution link"), df, links, link_names, num, ranked=True
     )
     if not owners:
         return [by_link]
@@ -719,6 +736,7 @@ def link_figures(df: pd.DataFrame, num: Numbers, lang: str) -> list[Figure]:
     by_owner = single_figure(
         "associations",
         _("Responses by association"),
+        df,
         associations,
         {DIRECT: _("No association")},
         num,
@@ -735,9 +753,12 @@ def dropoff_figure(
     versions = survey_versions(filters.survey)
     if filters.version is not None:
         versions = [v for v in versions if v.number == filters.version]
-    query = select(Draft.furthest_page, Draft.submitted_at.is_not(None), func.count()).where(
-        Draft.version_id.in_([v.id for v in versions])
-    )
+    query = select(
+        Draft.furthest_page,
+        Draft.submitted_at.is_not(None),
+        func.count(),
+        func.sum(Draft.record_key),
+    ).where(Draft.version_id.in_([v.id for v in versions]))
     if filters.since:
         query = query.where(Draft.created_at >= _utc(filters.since))
     if filters.until:
@@ -745,14 +766,16 @@ def dropoff_figure(
     query = query.group_by(Draft.furthest_page, Draft.submitted_at.is_not(None))
     pages = list(questionnaire.groups) if questionnaire else []
     keys = [f"page:{i}" for i in range(len(pages))] + ["submitted"]
-    counts = dict.fromkeys(keys, 0)
-    for page, submitted, n in db.session.execute(query):
+    rows = []
+    for page, submitted, n, key_sum in db.session.execute(query):
         if submitted:
             key = "submitted"
         else:
             key = f"page:{min(max(int(page or 0), 0), max(len(pages) - 1, 0))}"
-        counts[key] = counts.get(key, 0) + int(n)
-    table = suppress(pd.Series(counts, dtype="int64"), num.k)
+        # Drafts carry no address information: each counts as independent.
+        rows.append({"step": key, "n": int(n), "key": int(key_sum or 0), "sources": int(n)})
+    frame = pd.DataFrame(rows, columns=["step", "n", "key", "sources"])
+    table = publish(Tally.from_rows(frame, ["step"], index=keys), num.policy)
     rows = []
     for i, group in enumerate(pages):
         label = (
@@ -798,9 +821,8 @@ class CountryEntry:
 
 
 def country_list(survey: str | None, k: int | None = None) -> tuple[list[CountryEntry], str]:
-    """Return every country with responses and its suppressed count, and the total."""
-    k = k or current_app.config["K_ANALYST"]
-    num = Numbers(k, current_language())
+    """Return every country with responses and its published count, and the total."""
+    num = Numbers(policy_for(k) if k else analyst_policy(), current_language())
     df = survey_frame(survey)
     _figure, world = countries_figure(df, num)
     country_names = names.country_names(num.lang)
@@ -861,17 +883,18 @@ def country_profile(
     :param typed_places: list cities too (their names may be as respondents typed them);
         False stops at regions (ISO codes), for anything that leaves the workspace.
     """
-    k = k or current_app.config["K_ANALYST"]
+    policy = policy_for(k) if k else analyst_policy()
     lang = lang or current_language()
-    num = Numbers(k, lang)
+    num = Numbers(policy, lang)
     df = survey_frame(survey)
     _countries, world = countries_figure(df, num)
     name = names.country_names(lang).get(iso2, iso2)
-    high_risk = iso2 in set(current_app.config.get("HIGH_RISK_COUNTRIES", ["CN"]))
+    high_risk = iso2 in policy.high_risk
     in_table = iso2 in world.values.index
-    count = num.cell(world, iso2) if in_table else num.count(0)
-    shown = in_table and _published(world, iso2) is not None and _published(world, iso2) > 0
-    profile = CountryProfile(iso2, name, k, count, bool(shown), high_risk)
+    # A country nobody named reads like a small one.
+    count = num.cell(world, iso2) if in_table else num.hidden()
+    shown = in_table and _published(world, iso2) is not None
+    profile = CountryProfile(iso2, name, policy.k, count, bool(shown), high_risk)
     cover = coverage(world, load_estimates())
     profile.estimate, profile.coverage = _estimate_cells(iso2, cover, num)
     if not shown:
@@ -889,36 +912,46 @@ def country_profile(
         single_figure(
             "citizenship",
             _("Citizenship"),
+            rows,
             category,
             {key: _(msgid) for key, msgid in CITIZENSHIP_CATEGORIES.items()},
             num,
         ),
-        years_figure(rows["years_in_country"], num),
-        single_figure("education", _("Education"), rows["education"], labels("education"), num),
+        years_figure(rows, rows["years_in_country"], num),
+        single_figure(
+            "education", _("Education"), rows, rows["education"], labels("education"), num
+        ),
         single_figure(
             "occupation",
             _("Top occupations"),
+            rows,
             rows["occupation"],
             labels("occupation"),
             num,
             ranked=True,
             top=TOP_OCCUPATIONS,
         ),
-        multi_figure("skills", _("Skills"), rows["skills"], labels("skills"), num, ranked=True),
         multi_figure(
-            "languages", _("Languages spoken"), rows["languages"], labels("languages"), num
+            "skills", _("Skills"), rows, rows["skills"], labels("skills"), num, ranked=True
+        ),
+        multi_figure(
+            "languages", _("Languages spoken"), rows, rows["languages"], labels("languages"), num
         ),
         multi_figure(
             "scripts",
             _("Scripts in which Kazakh is read"),
+            rows,
             rows["scripts"],
             _labels_of(questionnaire, "scripts", lang),
             num,
         ),
-        multi_figure("needs", _("Needs, ranked"), rows["needs"], labels("needs"), num, ranked=True),
+        multi_figure(
+            "needs", _("Needs, ranked"), rows, rows["needs"], labels("needs"), num, ranked=True
+        ),
         multi_figure(
             "contribution",
             _("Ways to contribute"),
+            rows,
             rows["contribution"],
             labels("contribution"),
             num,
@@ -927,6 +960,7 @@ def country_profile(
         single_figure(
             "return_intention",
             _("Intention to move to Kazakhstan"),
+            rows,
             rows["return_intention"],
             labels("return_intention"),
             num,
@@ -934,6 +968,7 @@ def country_profile(
         single_figure(
             "association_member",
             _("Member of a diaspora association"),
+            rows,
             rows["association_member"],
             _labels_of(questionnaire, "association_member", lang),
             num,
@@ -956,10 +991,15 @@ def _add_places(
         )
         profile.sketch = charts.country_sketch(outline, [], profile.name)
         return
+    from geo.maps import unit_points
+
     levels = ["country", "region", "city"] if typed_places else ["country", "region"]
-    units = roll_up(rows, levels, num.k, high_risk=frozenset())
+    leaves = rows[levels].assign(
+        n=1, key=rows["record_key"], sources=rows["independent"].astype("int64")
+    )
+    units = roll_up(leaves, levels, num.policy)
     located = []
-    for unit in units.itertuples(index=False):
+    for unit, point in zip(units.itertuples(index=False), unit_points(units), strict=True):
         region = _region_name(unit.region, lang, gazetteer) if unit.region else ""
         if unit.level == "city" and typed_places:
             label = _("%(city)s (%(region)s)", city=unit.city, region=region)
@@ -972,11 +1012,12 @@ def _add_places(
                 else _("The whole country (no region has enough respondents to list)")
             )
         profile.places.append(PlaceRow(label, num.count(unit.n)))
-        if unit.level != "country" and not (pd.isna(unit.lat) or pd.isna(unit.lon)):
-            located.append(charts.Place(float(unit.lat), float(unit.lon), label, float(unit.n)))
+        if point is not None:
+            located.append(charts.Place(point[0], point[1], label, float(unit.n)))
     profile.places_note = _(
         "Places with fewer than %(k)d respondents are grouped into their region or country; "
-        "a circle is at the mean position of at least %(k)d located respondents.",
+        "a circle is at the place's own position (its city, or the centre of its region), "
+        "never where respondents are.",
         k=num.k,
     )
     profile.sketch = charts.country_sketch(outline, located, profile.name)
@@ -1219,8 +1260,7 @@ def build_published_maps(
             staging,
             list(languages),
             translate_for,
-            k=current_app.config["K_PUBLISHED"],
-            high_risk=frozenset(current_app.config.get("HIGH_RISK_COUNTRIES", ["CN"])),
+            published_policy(),
             progress=progress,
             choice_label=choice_labeller(survey),
         )

@@ -19,6 +19,7 @@ from app.api.openapi import openapi_document
 from app.extensions import db, limiter
 from app.i18n import set_language
 from app.models import Survey
+from app.sources import client_source
 from app.survey import services
 from forms import names
 from forms.types import Context
@@ -103,6 +104,7 @@ def submit(slug: str) -> Any:
             consent_language=language,
             consented_at=dt.datetime.now(dt.UTC),
             channel="api",
+            source=client_source(),
         )
     except services.SubmissionWithdrawn:
         return _error(409, _("This submission was withdrawn and cannot be sent again."))

@@ -13,6 +13,7 @@ from app.accounts.services import record
 from app.data import exports
 from app.extensions import db
 from app.models import Survey
+from app.privacy import published_policy
 
 
 def _survey(slug: str | None) -> Survey:
@@ -75,10 +76,10 @@ def export_command(
         target = f"survey:{export.survey.slug}"
         if fmt in ("geojson", "gpkg"):
             if fmt == "geojson":
-                body, rows = exports.geojson_bytes(export)
+                body, rows = exports.geojson_bytes(export, published_policy())
                 out.write_bytes(body)
             else:
-                rows = exports.write_gpkg(export, out)
+                rows = exports.write_gpkg(export, out, published_policy())
             record("export", target, details, rows, user=None)
             click.echo(f"{out}: {rows} respondents counted")
             return

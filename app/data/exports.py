@@ -14,10 +14,12 @@ Choices made here, also stated on the exports page:
   codes separated by spaces (as ODK and KoboToolbox write them), labels separated by ``; ``.
 * E-mail answers are never exported: an address is shown one person at a time in the specialists
   registry, and each showing is audited.
-* **GeoJSON / GeoPackage** hold counts only: respondents per country, and per region where a
-  region has at least k = 10 (smaller places roll up into "elsewhere in the country", see
-  :func:`geo.disclosure.roll_up`). Countries with fewer than k respondents are left out. Region
-  rows carry no geometry (no region boundaries are bundled) and never a point.
+* **GeoJSON / GeoPackage** hold published counts only (:mod:`geo.disclosure`, the configured
+  ``K_PUBLISHED`` and high-risk countries): respondents per country, and per region where a
+  region has at least k (smaller places roll up into "elsewhere in the country", see
+  :func:`geo.disclosure.roll_up`). Countries below k, or hidden to protect one, are left out;
+  counts are perturbed as everywhere else. Region rows carry no geometry (no region boundaries
+  are bundled) and never a point.
 
 Rows are read in batches (a PostgreSQL server-side cursor, or id-ordered pages on SQLite) and
 written as they come, so memory does not grow with the number of responses.
@@ -41,14 +43,14 @@ from urllib.parse import quote
 
 import pandas as pd
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 
 from app.extensions import db
 from app.models import Response, Survey, SurveyVersion
 from app.survey.services import questionnaire_of
 from forms import names
 from forms.schema import Question, Questionnaire
-from geo.disclosure import K_PUBLISHED, roll_up
+from geo.disclosure import Policy, Suppressed, Tally, publish, roll_up
 
 FORMATS = ("csv", "xlsx", "geojson", "gpkg")
 #: Rows read from the database at a time.
@@ -602,35 +604,49 @@ def write_xlsx(
 # -- aggregated layers ------------------------------------------------------------------------
 
 
-def place_units(request: ExportRequest, k: int = K_PUBLISHED) -> pd.DataFrame:
-    """Return publishable places (see :func:`geo.disclosure.roll_up`) for the export's rows."""
+def _place_leaves(request: ExportRequest) -> pd.DataFrame:
+    """Return the export's respondents grouped by (country, region), with n, key, sources."""
     statement = _filtered(
-        select(Response.country, Response.region, func.count()).group_by(
-            Response.country, Response.region
-        ),
+        select(
+            Response.country,
+            Response.region,
+            func.count(),
+            func.sum(Response.record_key),
+            func.sum(case((Response.independent, 1), else_=0)),
+        ).group_by(Response.country, Response.region),
         request,
     )
-    grouped = pd.DataFrame(db.session.execute(statement).all(), columns=["country", "region", "n"])
-    grouped = grouped[grouped["country"].notna()]
-    if grouped.empty:
-        return roll_up(pd.DataFrame({"country": [], "region": []}), ("country", "region"), k,
-                       coords=None)  # fmt: skip
-    people = grouped.loc[grouped.index.repeat(grouped["n"]), ["country", "region"]]
-    people = people.astype("category").reset_index(drop=True)
-    return roll_up(people, ("country", "region"), k, coords=None)
+    rows = db.session.execute(statement).all()
+    db.session.rollback()
+    leaves = pd.DataFrame(rows, columns=["country", "region", "n", "key", "sources"])
+    return leaves[leaves["country"].notna()].astype({"n": "int64", "key": "int64"})
 
 
-def geo_layers(request: ExportRequest, k: int = K_PUBLISHED) -> tuple[Any, pd.DataFrame]:
-    """Return the country layer (polygons, counts >= k) and the region table (no geometry)."""
+def place_units(request: ExportRequest, policy: Policy) -> tuple[Suppressed, pd.DataFrame]:
+    """Return the published countries and their publishable regions (see
+    :func:`geo.disclosure.roll_up`) for the export's rows."""
+    leaves = _place_leaves(request)
+    world = publish(Tally.from_rows(leaves, ["country"]), policy)
+    published = [str(c) for c in world.values.index[world.values.notna()]]
+    # As on the maps: a country hidden in the world table shows no breakdown.
+    units = roll_up(leaves[leaves["country"].isin(published)], ("country", "region"), policy)
+    return world, units
+
+
+def geo_layers(request: ExportRequest, policy: Policy) -> tuple[Any, pd.DataFrame]:
+    """Return the country layer (polygons, published counts) and the region table (no geometry)."""
     import geopandas as gpd
 
     from geo.boundaries import load_countries
 
-    units = place_units(request, k)
+    world, units = place_units(request, policy)
     countries = names.country_names(request.lang)
-    per_country = units.groupby("country", sort=True)["n"].sum().reset_index()
+    shown = world.values.dropna()
+    per_country = pd.DataFrame(
+        {"iso_a2": [str(c) for c in shown.index], "n": shown.to_numpy(dtype="int64")}
+    )
     shapes = load_countries()[["iso_a2", "geometry"]]
-    layer = per_country.rename(columns={"country": "iso_a2"}).merge(shapes, how="left")
+    layer = per_country.merge(shapes, how="left")
     layer.insert(1, "name", layer["iso_a2"].map(lambda c: countries.get(c, c)))
     layer = gpd.GeoDataFrame(layer, geometry="geometry", crs="EPSG:4326")
     layer["n"] = layer["n"].astype("int64")
@@ -672,9 +688,10 @@ def _layer_codebook(k: int) -> list[dict[str, str]]:
     ]
 
 
-def geojson_bytes(request: ExportRequest, k: int = K_PUBLISHED) -> tuple[bytes, int]:
+def geojson_bytes(request: ExportRequest, policy: Policy) -> tuple[bytes, int]:
     """Return the aggregated GeoJSON and the number of respondents it counts."""
-    layer, regions = geo_layers(request, k)
+    k = policy.k
+    layer, regions = geo_layers(request, policy)
     collection = json.loads(layer.assign(level="country").to_json(drop_id=True))
     for record in regions.to_dict("records"):
         collection["features"].append(
@@ -686,14 +703,15 @@ def geojson_bytes(request: ExportRequest, k: int = K_PUBLISHED) -> tuple[bytes, 
     return text.encode(), int(layer["n"].sum())
 
 
-def write_gpkg(request: ExportRequest, out: Path, k: int = K_PUBLISHED) -> int:
+def write_gpkg(request: ExportRequest, out: Path, policy: Policy) -> int:
     """Write the layers ``countries``, ``regions`` and ``codebook`` to a GeoPackage.
 
     :return: the number of respondents counted.
     """
     import pyogrio
 
-    layer, regions = geo_layers(request, k)
+    k = policy.k
+    layer, regions = geo_layers(request, policy)
     if out.exists():
         out.unlink()
     layer.to_file(out, layer="countries", driver="GPKG", engine="pyogrio")

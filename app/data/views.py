@@ -27,6 +27,7 @@ from app.data import exports, registry
 from app.extensions import db
 from app.i18n import ENDONYMS, current_language
 from app.models import Survey
+from app.privacy import published_policy
 from forms import names
 from forms.types import select_choices
 
@@ -151,12 +152,12 @@ def _download(export: exports.ExportRequest) -> Response:
             raise
         return _attachment(exports.file_chunks(path), name_of("xlsx"), MIMETYPES["xlsx"])
     if export.format == "geojson":
-        body, counted = exports.geojson_bytes(export)
+        body, counted = exports.geojson_bytes(export, published_policy())
         record("export", f"survey:{export.survey.slug}", export.audit_details(), counted)
         return _attachment([body], name_of("geojson"), MIMETYPES["geojson"])
     path = exports.temporary_path(".gpkg")
     try:
-        counted = exports.write_gpkg(export, path)
+        counted = exports.write_gpkg(export, path, published_policy())
     except BaseException:
         path.unlink(missing_ok=True)
         raise

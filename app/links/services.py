@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import re
 import secrets
@@ -12,7 +14,7 @@ from typing import Any
 import pandas as pd
 import segno
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -25,7 +27,7 @@ from app.models import Draft, Response, Survey, utcnow
 from app.survey.services import latest_version, questionnaire_of
 from forms.i18n import N_
 from forms.names import country_codes
-from geo.disclosure import Suppressed, suppress
+from geo.disclosure import Policy, Suppressed, Tally, fold_small, publish
 
 #: Codes look like what secrets.token_urlsafe makes; anything else is unknown without a query.
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
@@ -203,162 +205,201 @@ def qr_code(link: DistributionLink, kind: str, scalable: bool = False) -> bytes:
 
 @dataclass(frozen=True)
 class Funnel:
-    """How far people who came through a link got, every count at least k or hidden.
+    """How far people who came through a link got, as published.
 
-    ``started`` (consented) = ``completed`` + ``in_progress``. Hiding a small ``in_progress``
-    alone would let it be recovered as started - completed, so the total is hidden with it; that
-    keeps the figure coordinators care about (completed) whenever it is k or more.
+    ``started`` (consented) is the total of ``completed`` and ``in_progress``; all three come
+    from one published line (:func:`geo.disclosure.publish`), so none can be worked out from the
+    others. ``opened`` is published on its own.
     """
 
     k: int
-    opened: int | None
-    started: int | None
-    completed: int | None
-    in_progress: int | None
-    opened_small: bool
-    started_small: bool
-    completed_small: bool
+    steps: Suppressed
+    opened: Suppressed
 
     @property
     def completion_rate(self) -> float | None:
         """Return completed / started when both are shown."""
-        if self.started and self.completed is not None:
-            return self.completed / self.started
+        completed, started = self.steps.value("completed"), self.steps.total
+        if started and completed is not None:
+            return completed / started
         return None
-
-
-def funnel(opened: int, completed: int, in_progress: int, k: int) -> Funnel:
-    """Return the funnel of one link with counts of 1..k-1 hidden and none recoverable."""
-
-    def small(n: int) -> bool:
-        return 1 <= n < k
-
-    started = completed + in_progress
-    hide_completed = small(completed)
-    hide_progress = small(in_progress)
-    # One equation (started = completed + in_progress): with one hidden cell, hide the total.
-    hide_started = small(started) or hide_completed != hide_progress
-    return Funnel(
-        k=k,
-        opened=None if small(opened) else opened,
-        started=None if hide_started else started,
-        completed=None if hide_completed else completed,
-        in_progress=None if hide_progress else in_progress,
-        opened_small=small(opened),
-        started_small=small(started),
-        completed_small=hide_completed,
-    )
 
 
 @dataclass(frozen=True)
 class LinkFigures:
-    """What a link's page shows: the funnel and suppressed breakdowns."""
+    """What a link's page shows. ``shown`` is False while fewer than k independent respondents
+    answered through the link: then the page shows no figure at all."""
 
-    funnel: Funnel
-    by_country: Suppressed
-    by_language: Suppressed
-    completed_by_month: Suppressed
-    opened_by_month: Suppressed
+    shown: bool
+    funnel: Funnel | None = None
+    by_country: Suppressed | None = None
+    by_language: Suppressed | None = None
+    completed_by_month: Suppressed | None = None
+    opened_by_month: Suppressed | None = None
 
 
 #: Key of respondents who gave no country, in the by-country breakdown.
 NOT_GIVEN = "-"
-
-
-def _series(rows: list[tuple[Any, int]]) -> pd.Series:
-    data = {(key if key else NOT_GIVEN): int(n) for key, n in rows}
-    return pd.Series(data, dtype="int64")
+_TALLY = ["n", "key", "sources"]
 
 
 def _month(moment: Any) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
-def link_figures(link: DistributionLink, k: int) -> LinkFigures:
+def _response_tally(link_ids: list[int], by: Any = None, label: str = "") -> pd.DataFrame:
+    """Tally the responses of links by a column (or not: ``label`` for all): rows (link,
+    label, n, key, sources)."""
+    parts = (
+        func.count(),
+        func.sum(Response.record_key),
+        func.sum(case((Response.independent, 1), else_=0)),
+    )
+    where = Response.link_id.in_(link_ids)
+    if by is None:
+        query = select(Response.link_id, *parts).where(where).group_by(Response.link_id)
+        rows = [(i, label, *rest) for i, *rest in db.session.execute(query)]
+    else:
+        query = select(Response.link_id, by, *parts).where(where).group_by(Response.link_id, by)
+        rows = [tuple(row) for row in db.session.execute(query)]
+    return pd.DataFrame(rows, columns=["link", "label", *_TALLY])
+
+
+def _month_of(column: Any) -> Any:
+    """Return SQL for the calendar month (YYYY-MM, UTC) of a timestamp column."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def _opens_key(link_id: int, label: str, n: int) -> int:
+    """Return a cell key for a count of opens, which has no records to take keys from.
+
+    A keyed hash of the cell and its count (HMAC under the secret key): the same count gets the
+    same noise every time, and nobody without the key can compute it.
+    """
+    secret = current_app.config["SECRET_KEY"].encode()
+    message = f"opens:{link_id}:{label}:{n}".encode()
+    return hmac.new(secret, message, hashlib.sha256).digest()[0]
+
+
+def _opens_tally(rows: list[tuple[int, str, int]]) -> pd.DataFrame:
+    """Tally opens (link, label, n): every open counts as independent, keys from the cell."""
+    merged: dict[tuple[int, str], int] = {}
+    for link_id, label, n in rows:
+        merged[(link_id, label)] = merged.get((link_id, label), 0) + int(n)
+    return pd.DataFrame(
+        [
+            (link_id, label, n, _opens_key(link_id, label, n), n)
+            for (link_id, label), n in merged.items()
+        ],
+        columns=["link", "label", *_TALLY],
+    )
+
+
+def link_figures(link: DistributionLink, policy: Policy) -> LinkFigures:
     """Count opens, starts and completions of a link, by country, language and month.
 
-    Every count is suppressed at ``k`` with geo.disclosure (secondary suppression included).
+    Nothing is shown until k independent respondents have answered through the link; then the
+    breakdowns fold every category below k into one unlabelled row
+    (:func:`geo.disclosure.fold_small`), so not even the names of small groups appear.
     """
-    opened = db.session.scalar(
-        select(func.coalesce(func.sum(LinkDay.opens), 0)).where(LinkDay.link_id == link.id)
-    )
-    completed = responses_through(link.id)
-    in_progress = db.session.scalar(
-        select(func.count())
-        .select_from(Draft)
-        .where(Draft.link_id == link.id, Draft.submitted_at.is_(None))
-    )
-    mine = Response.link_id == link.id
-    by_country = db.session.execute(
-        select(Response.country, func.count()).where(mine).group_by(Response.country)
-    ).all()
-    by_language = db.session.execute(
-        select(Response.language, func.count()).where(mine).group_by(Response.language)
-    ).all()
-    months: dict[str, int] = {}
-    for (moment,) in db.session.execute(select(Response.submitted_at).where(mine)):
-        months[_month(moment)] = months.get(_month(moment), 0) + 1
-    opens: dict[str, int] = {}
-    for day, n in db.session.execute(
-        select(LinkDay.day, LinkDay.opens).where(LinkDay.link_id == link.id)
-    ):
-        opens[_month(day)] = opens.get(_month(day), 0) + n
+    ids = [link.id]
+    steps = _funnel_tallies(ids)
+    completed_sources = int(steps[steps.label == "completed"]["sources"].sum())
+    if completed_sources < policy.k:
+        db.session.rollback()
+        return LinkFigures(shown=False)
+    country = func.coalesce(Response.country, NOT_GIVEN)
+    by_country = _response_tally(ids, country)
+    by_language = _response_tally(ids, Response.language)
+    months = _response_tally(ids, _month_of(Response.submitted_at))
+    opens = _opens_by_day(ids)
     db.session.rollback()
+    opened = _opens_tally([(i, "all", n) for i, _day, n in opens])
+    opened_by_month = _opens_tally([(i, _month(day), n) for i, day, n in opens])
     return LinkFigures(
-        funnel=funnel(int(opened), completed, in_progress, k),
-        by_country=suppress(_series(sorted(by_country, key=lambda r: r[0] or "")), k),
-        by_language=suppress(_series(sorted(by_language)), k),
-        completed_by_month=suppress(_series(sorted(months.items())), k),
-        opened_by_month=suppress(_series(sorted(opens.items())), k),
+        shown=True,
+        funnel=funnel(
+            Tally.from_rows(steps, ["label"], index=FUNNEL_STEPS),
+            Tally.from_rows(opened, ["label"], index=["all"]),
+            policy,
+        ),
+        by_country=fold_small(Tally.from_rows(by_country, ["label"]), policy),
+        by_language=fold_small(Tally.from_rows(by_language, ["label"]), policy),
+        completed_by_month=fold_small(Tally.from_rows(months, ["label"]), policy),
+        opened_by_month=fold_small(Tally.from_rows(opened_by_month, ["label"]), policy),
     )
+
+
+#: The funnel's line: its total is "started".
+FUNNEL_STEPS = ("completed", "in_progress")
+
+
+def funnel(steps: Tally, opened: Tally, policy: Policy) -> Funnel:
+    """Publish a link's funnel: completed and in progress on one line with their total.
+
+    A small number still in progress would be the total minus the completed: then the total
+    is hidden, which keeps the figure coordinators care about (completed) whenever it holds k.
+    """
+    return Funnel(policy.k, publish(steps, policy, keep_cells=True), publish(opened, policy))
+
+
+def _funnel_tallies(link_ids: list[int]) -> pd.DataFrame:
+    """Return rows (link, "completed" or "in_progress", n, key, sources) of links."""
+    completed = _response_tally(link_ids, label="completed")
+    drafts = db.session.execute(
+        select(Draft.link_id, func.count(), func.sum(Draft.record_key))
+        .where(Draft.link_id.in_(link_ids), Draft.submitted_at.is_(None))
+        .group_by(Draft.link_id)
+    ).all()
+    # Drafts carry no address information: each counts as independent.
+    in_progress = pd.DataFrame(
+        [(i, "in_progress", n, key or 0, n) for i, n, key in drafts],
+        columns=["link", "label", *_TALLY],
+    )
+    frames = [f for f in (completed, in_progress) if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["link", "label", *_TALLY])
+    return pd.concat(frames, ignore_index=True).astype({part: "int64" for part in _TALLY})
+
+
+def _opens_by_day(link_ids: list[int]) -> list[tuple[int, Any, int]]:
+    return [
+        (int(i), day, int(n))
+        for i, day, n in db.session.execute(
+            select(LinkDay.link_id, LinkDay.day, LinkDay.opens).where(LinkDay.link_id.in_(link_ids))
+        )
+    ]
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """The analysts' table of links: completed and in-progress counts per link, suppressed."""
+    """The analysts' table of links: completed and in-progress counts per link, published."""
 
     links: list[DistributionLink]
     table: Suppressed
-    opened: dict[int, int]
+    opened: Suppressed
 
 
-def compare_links(links: list[DistributionLink], k: int) -> Comparison:
-    """Return completed and in-progress counts of each link as one suppressed table.
+def compare_links(links: list[DistributionLink], policy: Policy) -> Comparison:
+    """Return completed and in-progress counts of each link as one published table.
 
     Rows are links, columns "completed" and "in_progress"; the row totals are the starts.
     """
     ids = [link.id for link in links]
-    completed = dict(
-        db.session.execute(
-            select(Response.link_id, func.count())
-            .where(Response.link_id.in_(ids))
-            .group_by(Response.link_id)
-        ).all()
-    )
-    in_progress = dict(
-        db.session.execute(
-            select(Draft.link_id, func.count())
-            .where(Draft.link_id.in_(ids), Draft.submitted_at.is_(None))
-            .group_by(Draft.link_id)
-        ).all()
-    )
-    opened = dict(
-        db.session.execute(
-            select(LinkDay.link_id, func.sum(LinkDay.opens))
-            .where(LinkDay.link_id.in_(ids))
-            .group_by(LinkDay.link_id)
-        ).all()
-    )
+    steps = _funnel_tallies(ids)
+    opens = _opens_by_day(ids)
     db.session.rollback()
-    table = pd.DataFrame(
-        {
-            "completed": [int(completed.get(i, 0)) for i in ids],
-            "in_progress": [int(in_progress.get(i, 0)) for i in ids],
-        },
-        index=ids,
-        dtype="int64",
+    opened = _opens_tally([(i, "all", n) for i, _day, n in opens])
+    table = Tally.from_rows(
+        steps.astype({"link": "int64"}), ["link", "label"], index=ids, columns=FUNNEL_STEPS
     )
-    return Comparison(links, suppress(table, k), {i: int(n) for i, n in opened.items()})
+    return Comparison(
+        links,
+        publish(table, policy),
+        publish(Tally.from_rows(opened, ["link"], index=ids), policy),
+    )
 
 
 # -- invitations ------------------------------------------------------------------------------

@@ -35,10 +35,11 @@ from app.i18n import ENDONYMS, current_language, resolve_language, set_language
 from app.links import services
 from app.links.models import DistributionLink
 from app.models import Survey
+from app.privacy import analyst_policy, published_policy
 from app.survey.services import latest_version, questionnaire_of
 from forms.names import country_choices, country_names
 from forms.schema import Questionnaire
-from geo.disclosure import TOTAL, Suppressed
+from geo.disclosure import OTHER, TOTAL, Policy, Suppressed
 
 #: The workspace pages: coordinators see their own organisation's links only.
 bp = Blueprint("links", __name__, url_prefix="/links")
@@ -103,9 +104,9 @@ def _own_link(link_id: int) -> DistributionLink:
     return link
 
 
-def _k() -> int:
-    key = "K_PUBLISHED" if current_user.role == "coordinator" else "K_ANALYST"
-    return int(current_app.config[key])
+def _policy() -> Policy:
+    """Coordinators see what is published (K_PUBLISHED); analysts and admins K_ANALYST."""
+    return published_policy() if current_user.role == "coordinator" else analyst_policy()
 
 
 def _number(n: float) -> str:
@@ -113,8 +114,11 @@ def _number(n: float) -> str:
 
 
 def _rows(table: Suppressed, label: Any) -> list[tuple[str, str]]:
-    """Return (label, published count) rows of a suppressed series, the total last."""
-    rows = [(label(key), table.display(key, _, _number)) for key in table.values.index]
+    """Return (label, published count) rows of a folded series, "other" and the total last."""
+    rows = [
+        (label(key), table.display(key, _, _number)) for key in table.values.index if key != OTHER
+    ]
+    rows.append((_("All others together"), table.display(OTHER, _, _number)))
     rows.append((_("Total"), table.display(TOTAL, _, _number)))
     return rows
 
@@ -332,21 +336,29 @@ def detail(link_id: int) -> Any:
     """Show a link's address, QR code, poster and figures (every count at k or hidden)."""
     link = _own_link(link_id)
     lang = current_language()
-    k = _k()
-    figures = services.link_figures(link, k)
+    policy = _policy()
+    figures = services.link_figures(link, policy)
     questionnaire = _questionnaire(link.survey)
     funnel = figures.funnel
-
-    def shown(value: int | None, small: bool) -> str:
-        if value is None:
-            return _("fewer than %(k)s", k=k) if small else _("not shown (protects a small count)")
-        return _number(value)
-
-    rate = funnel.completion_rate
+    shown: dict[str, Any] = {"shown": figures.shown}
+    if funnel is not None:
+        rate = funnel.completion_rate
+        shown.update(
+            funnel={
+                "opened": funnel.opened.display(TOTAL, _, _number),
+                "started": funnel.steps.display(TOTAL, _, _number),
+                "completed": funnel.steps.display("completed", _, _number),
+                "rate": format_percent(rate) if rate is not None else _("not shown"),
+            },
+            by_country=_rows(figures.by_country, _country_label(lang)),
+            by_language=_rows(figures.by_language, lambda tag: ENDONYMS.get(tag, tag)),
+            completed_by_month=_rows(figures.completed_by_month, str),
+            opened_by_month=_rows(figures.opened_by_month, str),
+        )
     return render_template(
         "links/detail.html",
         link=link,
-        k=k,
+        k=policy.k,
         url=services.link_url(link),
         title=_title(link.survey, lang),
         organisation=link.organisation.display_name(lang),
@@ -354,17 +366,8 @@ def detail(link_id: int) -> Any:
         languages=[
             (t, ENDONYMS.get(t, t)) for t in (questionnaire.languages if questionnaire else ())
         ],
-        funnel={
-            "opened": shown(funnel.opened, funnel.opened_small),
-            "started": shown(funnel.started, funnel.started_small),
-            "completed": shown(funnel.completed, funnel.completed_small),
-            "rate": format_percent(rate) if rate is not None else _("not shown"),
-        },
-        by_country=_rows(figures.by_country, _country_label(lang)),
-        by_language=_rows(figures.by_language, lambda tag: ENDONYMS.get(tag, tag)),
-        completed_by_month=_rows(figures.completed_by_month, str),
-        opened_by_month=_rows(figures.opened_by_month, str),
         form=StatusForm(),
+        **shown,
     )
 
 
@@ -428,9 +431,10 @@ def change_status(link_id: int) -> Any:
 def compare() -> Any:
     """Compare every link: opens, starts, completions and completion rate (k for analysts)."""
     lang = current_language()
-    k = int(current_app.config["K_ANALYST"])
+    policy = analyst_policy()
+    k = policy.k
     organisation_id = request.args.get("org", type=int)
-    comparison = services.compare_links(services.links_for(current_user, organisation_id), k)
+    comparison = services.compare_links(services.links_for(current_user, organisation_id), policy)
     table = comparison.table
     rows = []
     for link in comparison.links:
@@ -440,14 +444,13 @@ def compare() -> Any:
         if not table.is_hidden((link.id, "completed")) and not table.is_hidden((link.id, TOTAL)):
             total = table.row_totals[link.id]
             rate = format_percent(table.values.loc[link.id, "completed"] / total) if total else None
-        opened = comparison.opened.get(link.id, 0)
         rows.append(
             {
                 "link": link,
                 "organisation": link.organisation.display_name(lang),
                 "title": _title(link.survey, lang),
                 "state": _state_text(services.link_state(link)),
-                "opened": _("fewer than %(k)s", k=k) if 1 <= opened < k else _number(opened),
+                "opened": comparison.opened.display(link.id, _, _number),
                 "started": started,
                 "completed": completed,
                 "rate": rate or "–",

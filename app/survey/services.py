@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, joinedload
 
+from app import sources
 from app.db import begin_write
 from app.extensions import db
 from app.main.security import sha256
@@ -330,9 +331,11 @@ def record_submission(
     started_at: dt.datetime | None = None,
     channel: str = "web",
     link_id: int | None = None,
+    source: str | None = None,
 ) -> Submitted:
     """Store a checked response exactly once under its submission id, in one transaction.
 
+    :param source: the client's :func:`app.sources.client_source` (None: counts as independent).
     :return: the stored response; ``created`` is False for an identical re-send.
     :raises SubmissionConflict: the id was used for different answers.
     :raises SubmissionWithdrawn: the id's response was withdrawn.
@@ -366,6 +369,7 @@ def record_submission(
                 started_at=started_at,
                 channel=channel,
                 link_id=link_id,
+                independent=sources.note_submission(source),
                 **role_columns(questionnaire_of(version), answers),
             )
             db.session.add(response)
@@ -387,10 +391,28 @@ def finish_draft(draft: Draft) -> None:
     db.session.commit()
 
 
-def withdraw(code: str) -> bool:
+def take_receipt(draft: Draft) -> str | None:
+    """Return a submitted draft's receipt code the first time only; None ever after.
+
+    Anyone with the resume link (a shared device's history) could otherwise read the code and
+    withdraw the answers.
+    """
+    begin_write(db.session)  # the thank-you page is a GET that writes
+    # One conditional update: of two pages loading at once, only one gets the code.
+    taken = db.session.execute(
+        update(Draft)
+        .where(Draft.id == draft.id, Draft.receipt_shown_at.is_(None))
+        .values(receipt_shown_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    return receipt_for(draft.submission_id) if taken == 1 else None
+
+
+def withdraw(code: str, source: str | None = None) -> bool:
     """Delete the response a receipt code belongs to; return whether there was one.
 
-    The submission id is remembered (and nothing else) so the same response cannot be sent again.
+    The submission id is remembered (and nothing else) so the same response cannot be sent again,
+    and what the same address sends next is not independent for a while (:mod:`app.sources`).
     """
     digest = sha256(normalise_receipt(code))
     response = db.session.scalar(select(Response).filter_by(receipt_hash=digest))
@@ -400,6 +422,7 @@ def withdraw(code: str) -> bool:
     submission_id = response.submission_id
     _lock_submission(submission_id)
     db.session.add(WithdrawnSubmission(submission_id=submission_id))
+    sources.note_withdrawal(source)
     db.session.execute(delete(Response).where(Response.id == response.id))
     db.session.execute(delete(Draft).where(Draft.submission_id == submission_id))
     db.session.commit()

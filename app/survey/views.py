@@ -20,13 +20,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadData, URLSafeSerializer
+from limits import parse_many
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import BooleanField, HiddenField, StringField
 
 from app.extensions import limiter
 from app.i18n import resolve_language, set_language
 from app.links import views as link_views
+from app.main.security import sha256
 from app.models import Draft, Survey
+from app.sources import client_source
 from app.survey import services
 from forms.builder import (
     build_page_form,
@@ -156,7 +159,17 @@ def _looks_automated() -> bool:
     return time.time() - served < minimum
 
 
+def _draft_key() -> str:
+    """Rate-limit key of the questionnaire being answered: its resume token, hashed."""
+    return "draft:" + sha256((request.view_args or {}).get("token", ""))
+
+
+def _config(name: str):
+    return lambda: current_app.config[name]
+
+
 @bp.route("/s/<slug>", methods=["GET", "POST"])
+@limiter.limit(_config("RATELIMIT_DRAFTS"), methods=["POST"])
 def start(slug: str) -> Any:
     """Show what the survey collects and why, and open a draft once the respondent agrees."""
     survey, version, questionnaire = _open_survey(slug)
@@ -212,6 +225,7 @@ def resume(slug: str, token: str) -> WerkzeugResponse:
 
 
 @bp.route("/s/<slug>/d/<token>/p/<int:index>", methods=["GET", "POST"])
+@limiter.limit(_config("RATELIMIT_DRAFT_PAGES"), key_func=_draft_key, methods=["POST"])
 def page(slug: str, token: str, index: int) -> Any:
     """Show one page of questions; keep every answer, whatever button was pressed."""
     draft, questionnaire = _open_draft(slug, token)
@@ -328,6 +342,7 @@ def _render_page(
 
 
 @bp.route("/s/<slug>/d/<token>/review", methods=["GET", "POST"])
+@limiter.limit(_config("RATELIMIT_DRAFT_PAGES"), key_func=_draft_key, methods=["POST"])
 def review(slug: str, token: str) -> Any:
     """Show every answer for a last check, then store the response once."""
     draft, questionnaire = _open_draft(slug, token)
@@ -345,6 +360,12 @@ def review(slug: str, token: str) -> Any:
         refused = link_views.refusal_page(draft.link_id, kept=True)
         if refused:
             return refused
+        if not _link_allows_another(draft.link_id):
+            notice = _(
+                "Many answers came through this link from your network today. Your answers are "
+                "kept: please send them again tomorrow."
+            )
+            return _render_review(outcome, form, ctx, token, notice, 429)
         try:
             services.record_submission(
                 draft.version,
@@ -356,6 +377,7 @@ def review(slug: str, token: str) -> Any:
                 consented_at=draft.consented_at,
                 started_at=draft.created_at,
                 link_id=draft.link_id,
+                source=client_source(),
             )
         except services.SubmissionWithdrawn:
             abort(409)
@@ -367,6 +389,28 @@ def review(slug: str, token: str) -> Any:
         notice = _("This page had expired. Your answers are still here: please send it again.")
     elif request.method == "POST" and not outcome.ok:
         notice = _("Some answers need your attention.")
+    status = 422 if request.method == "POST" else 200
+    return _render_review(outcome, form, ctx, token, notice, status)
+
+
+def _link_allows_another(link_id: int | None) -> bool:
+    """Count a response sent through a link from this address; False past the day's cap.
+
+    One client sending many answers through one link would otherwise make the link's figures
+    (and the places they name) reach k by itself.
+    """
+    if link_id is None or not limiter.enabled:
+        return True
+    cap = parse_many(current_app.config["RATELIMIT_LINK_SUBMISSIONS"])
+    address = request.remote_addr or "unknown"
+    return all(limiter.limiter.hit(item, "link-submissions", str(link_id), address) for item in cap)
+
+
+def _render_review(
+    outcome: Any, form: FlaskForm, ctx: Context, token: str, notice: str | None, status: int
+) -> tuple[str, int]:
+    questionnaire, lang = ctx.questionnaire, ctx.lang
+    slug = questionnaire.slug
     rows = []
     for index, group in enumerate(questionnaire.groups):
         if not holds(group.relevant, outcome.values):
@@ -396,7 +440,7 @@ def review(slug: str, token: str) -> Any:
         token=token,
         last_page=_previous_index(questionnaire, outcome.values, len(questionnaire.groups)),
         resume_url=_resume_url(slug, token),
-    ), (422 if request.method == "POST" else 200)
+    ), status
 
 
 @bp.route("/s/<slug>/d/<token>/done")
@@ -407,9 +451,7 @@ def done(slug: str, token: str) -> Any:
         return redirect(url_for("survey.resume", slug=slug, token=token))
     _use_language(questionnaire, request.args.get("lang") or draft.language)
     return render_template(
-        "survey/done.html",
-        questionnaire=questionnaire,
-        receipt=services.receipt_for(draft.submission_id),
+        "survey/done.html", questionnaire=questionnaire, receipt=services.take_receipt(draft)
     )
 
 
@@ -429,7 +471,7 @@ def withdraw() -> Any:
         code = (form.code.data or "").strip()
         if not code:
             form.code.errors = [_("Enter the receipt code from the thank-you page.")]
-        elif services.withdraw(code):
+        elif services.withdraw(code, client_source()):
             result = "deleted"
         else:
             result = "unknown"
