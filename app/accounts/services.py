@@ -8,25 +8,45 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, has_request_context, request, session
+from flask import (
+    Response,
+    after_this_request,
+    current_app,
+    has_request_context,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
-from limits import parse
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
+from app.accounts import throttle
 from app.accounts.models import ROLES, AuditEvent, LoginSession, Organisation, User
-from app.extensions import db, limiter
+from app.extensions import db
 from app.main.security import sha256
 from app.models import utcnow
 from forms.i18n import N_
 
 MIN_PASSWORD_LENGTH = 12
-#: Failed sign-ins allowed per account and per address before 429.
-LOGIN_FAILURES = parse("5 per 15 minutes")
+#: The cookie that makes a browser known to the account that last signed in with it.
+DEVICE_COOKIE = "atlas_device"
 _hasher = PasswordHasher()
 
 
 class AccountError(ValueError):
     """A request about accounts that cannot be met; the message is a msgid."""
+
+
+class SignInRefused(Exception):
+    """Sign-in must wait; no password was looked at (see app.accounts.throttle)."""
+
+    def __init__(self, refusal: throttle.Refusal) -> None:
+        super().__init__(refusal.seconds)
+        #: Seconds to wait, for Retry-After.
+        self.seconds = refusal.seconds
+        #: True when the account is locked to browsers it does not know.
+        self.account_locked = refusal.account_locked
 
 
 def hash_password(password: str) -> str:
@@ -118,28 +138,70 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def throttled(email: str) -> bool:
-    """Return whether sign-in is blocked for this account or this address."""
-    strategy = limiter.limiter
-    return not (
-        strategy.test(LOGIN_FAILURES, "login-account", email.strip().lower())
-        and strategy.test(LOGIN_FAILURES, "login-address", client_address())
-    )
-
-
 def authenticate(email: str, password: str) -> User | None:
-    """Return the user for valid credentials; count a failure against account and address."""
-    user = db.session.scalar(select(User).filter_by(email=email.strip().lower()))
+    """Return the user for valid credentials, else None, counting the failure.
+
+    :raises SignInRefused: when this address or browser must wait, or the account is locked to
+        browsers it does not know.
+    """
+    email = email.strip().lower()
+    user = db.session.scalar(select(User).filter_by(email=email))
+    attempt = throttle.Attempt(sha256(email), client_address(), known_device(user))
+    # A one-time password is random: the account lock, there to stop a distributed guess of a
+    # chosen password, does not stand between the owner and the password an admin gave them.
+    one_time = user is not None and user.must_change_password
+    refusal = throttle.refusal(attempt, lockable=not one_time)
+    if refusal is not None:
+        raise SignInRefused(refusal)
     if user is not None and user.is_active and password_matches(user, password):
+        throttle.forget_failures(attempt)
+        db.session.commit()
         return user
-    limiter.limiter.hit(LOGIN_FAILURES, "login-account", email.strip().lower())
-    limiter.limiter.hit(LOGIN_FAILURES, "login-address", client_address())
-    record("login_failed", target=f"email:{sha256(email.strip().lower())[:12]}", user=None)
+    throttle.record_failure(attempt)
+    record("login_failed", target=f"email:{sha256(email)[:12]}", user=None)
     return None
 
 
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="atlas-device-cookie")
+
+
+def known_device(user: User | None) -> str | None:
+    """Return the SHA-256 of this browser's device cookie nonce if the cookie is ``user``'s."""
+    token = request.cookies.get(DEVICE_COOKIE)
+    if user is None or not token:
+        return None
+    max_age = current_app.config["DEVICE_COOKIE_DAYS"] * 86400
+    try:
+        data = _device_signer().loads(token, max_age=max_age)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("user") != user.id or not data.get("nonce"):
+        return None
+    return sha256(str(data["nonce"]))
+
+
+def remember_device(user: User) -> None:
+    """Give this browser a new device cookie for ``user`` with the response (OWASP)."""
+    token = _device_signer().dumps({"user": user.id, "nonce": secrets.token_urlsafe(16)})
+    config = current_app.config
+
+    @after_this_request
+    def set_device_cookie(response: Response) -> Response:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            token,
+            max_age=config["DEVICE_COOKIE_DAYS"] * 86400,
+            path=url_for("accounts.login_page"),  # sent to the sign-in page only
+            secure=config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
+
+
 def start_session(user: User) -> None:
-    """Rotate the session and record a new server-side login session."""
+    """Rotate the session, record a new server-side login session, remember the browser."""
     session.clear()
     token = secrets.token_urlsafe(32)
     db.session.add(LoginSession(token_hash=sha256(token), user_id=user.id))
@@ -147,6 +209,7 @@ def start_session(user: User) -> None:
     db.session.commit()
     session["sid"] = token
     session.permanent = True
+    remember_device(user)
 
 
 def end_session() -> None:

@@ -1,0 +1,139 @@
+"""Sign-in that an attacker cannot turn against its users (issue 10).
+
+Throttling slows the guesser, never the owner at a browser they used before; behind a reverse
+proxy each client counts for itself; an unknown e-mail costs the same Argon2 check as a known
+one; a password change ends the other sessions and refuses weak passwords; the SQLite file is
+private. Time is moved on by moving recorded failures into the past, never by sleeping.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.accounts import services
+from app.accounts.models import LoginFailure
+from tests.respondent import csrf_token
+
+PASSWORD = "a long enough password"
+NEW_PASSWORD = "another long enough password"
+WRONG = "not the password at all"
+
+
+@pytest.fixture
+def analyst(app, db):
+    return services.create_user("analyst@example.org", PASSWORD, "analyst")
+
+
+def browser(app, address="192.0.2.10", forwarded_for=None):
+    """Return a test client standing for one browser at one network address."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    if forwarded_for:
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return client
+
+
+def sign_in(client, email="analyst@example.org", password=PASSWORD):
+    page = client.get("/account/login")
+    return client.post(
+        "/account/login",
+        data={"csrf_token": csrf_token(page.text), "email": email, "password": password},
+    )
+
+
+def sign_out(client):
+    page = client.get("/account/password")
+    client.post("/account/logout", data={"csrf_token": csrf_token(page.text)})
+
+
+def change_password(client, current, new, language="en"):
+    headers = {"Accept-Language": language}
+    page = client.get("/account/password", headers=headers)
+    return client.post(
+        "/account/password",
+        data={"csrf_token": csrf_token(page.text), "current": current, "new": new},
+        headers=headers,
+    )
+
+
+def age_failures(db, seconds):
+    """Move every recorded sign-in failure ``seconds`` into the past: the clock moving on."""
+    for failure in db.session.scalars(select(LoginFailure)):
+        failure.at -= timedelta(seconds=seconds)
+    db.session.commit()
+
+
+def attack(app, failures=50):
+    """Guess the analyst's password ``failures`` times, five guesses from each of many addresses."""
+    statuses = []
+    for n in range(failures):
+        attacker = browser(app, f"203.0.113.{n // 5}")
+        statuses.append(sign_in(attacker, password=f"guess number {n:04d}").status_code)
+    return statuses
+
+
+# -- 1. throttling that slows the attacker, not the owner -----------------------------------------
+
+
+def test_an_attack_from_many_addresses_does_not_stop_the_owner_at_a_known_browser(app, analyst):
+    owner = browser(app, "192.0.2.10")
+    assert sign_in(owner).status_code == 302  # this browser is known from now on
+    sign_out(owner)
+    statuses = attack(app, failures=50)
+    assert set(statuses) <= {401, 429}
+    # A browser that never signed in to this account is refused, even with the right password...
+    stranger = sign_in(browser(app, "198.51.100.7"))
+    assert stranger.status_code == 429
+    assert "locked" in stranger.text
+    assert int(stranger.headers["Retry-After"]) > 0
+    # ...while the owner, at the browser they used before, still gets in.
+    assert sign_in(owner).status_code == 302
+
+
+def test_failures_from_one_address_make_it_wait_longer_each_time(app, db, analyst):
+    app.config["LOGIN_DELAY_MAX"] = 300
+    attacker = browser(app, "203.0.113.5")
+    for _ in range(5):
+        assert sign_in(attacker, password=WRONG).status_code == 401
+    waits = []
+    for step in range(4):
+        refused = sign_in(attacker)  # even the right password waits its turn
+        assert refused.status_code == 429
+        waits.append(int(refused.headers["Retry-After"]))
+        age_failures(db, waits[-1])
+        assert sign_in(attacker, password=WRONG).status_code == 401, step
+    # 1 minute, then 2, then 4, capped at LOGIN_DELAY_MAX (a little less as the test runs).
+    for wait, expected in zip(waits, (60, 120, 240, 300), strict=True):
+        assert expected - 10 < wait <= expected
+    # The owner at their own address is not slowed at all.
+    assert sign_in(browser(app, "192.0.2.10")).status_code == 302
+
+
+def test_the_account_lock_expires(app, db, analyst):
+    attack(app, failures=50)
+    assert sign_in(browser(app, "198.51.100.7")).status_code == 429
+    age_failures(db, 15 * 60)
+    assert sign_in(browser(app, "198.51.100.7")).status_code == 302
+
+
+def test_an_admin_reset_lets_the_owner_in_from_a_new_browser_during_an_attack(app, db, analyst):
+    services.create_user("admin@example.org", PASSWORD, "admin")
+    admin = browser(app, "192.0.2.20")
+    assert sign_in(admin, "admin@example.org").status_code == 302
+    attack(app, failures=50)
+    token = csrf_token(admin.get(f"/admin/users/{analyst.id}").text)
+    page = admin.post(f"/admin/users/{analyst.id}/reset-password", data={"csrf_token": token})
+    one_time = re.search(r"<code>([^<]+)</code>", page.text).group(1)
+    response = sign_in(browser(app, "198.51.100.7"), password=one_time)
+    assert response.headers["Location"].endswith("/account/password")
+
+
+def test_unknown_emails_are_throttled_like_known_ones(app):
+    attacker = browser(app, "203.0.113.5")
+    for _ in range(5):
+        assert sign_in(attacker, "nobody@example.org", WRONG).status_code == 401
+    assert sign_in(attacker, "nobody@example.org", WRONG).status_code == 429
