@@ -22,6 +22,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """
     app = Flask(__name__, instance_path=str(ROOT / "instance"), instance_relative_config=True)
     configure(app, test_config)
+    register_proxy(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -70,6 +71,20 @@ def instance_secret(path: Path) -> str:
     with os.fdopen(fd, "w") as f:
         f.write(key)
     return key
+
+
+def register_proxy(app: Flask) -> None:
+    """Take the client's address from the trusted proxies' X-Forwarded-For, if any are set.
+
+    Sign-in throttling, rate limits and the audit log key on ``request.remote_addr``; behind a
+    proxy that is the proxy's own address, shared by every client.
+    """
+    hops = int(app.config["PROXY_FIX_X_FOR"])
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only the address: links are built from BASE_URL, never from forwarded host or scheme.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=0)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask) -> None:

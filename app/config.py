@@ -51,6 +51,11 @@ LOGIN_ADDRESS_LOCK_FAILURES = 50
 #: "device cookie" holding the account and a random nonce).
 DEVICE_COOKIE_DAYS = 365
 
+#: How many reverse proxies in front of the app append the client's address to X-Forwarded-For
+#: (Werkzeug's ProxyFix ``x_for``). 0: no proxy, the header is ignored and the peer address is the
+#: client's. Set it to the number of proxies you run, never more: a client can write the header.
+PROXY_FIX_X_FOR = 0
+
 #: The public address used in links, QR codes and e-mails; never taken from the Host header.
 BASE_URL = "http://127.0.0.1:5000"
 

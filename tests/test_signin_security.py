@@ -14,8 +14,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app import create_app
 from app.accounts import services
-from app.accounts.models import LoginFailure
+from app.accounts.models import AuditEvent, LoginFailure
+from app.extensions import db as _db
 from tests.respondent import csrf_token
 
 PASSWORD = "a long enough password"
@@ -137,3 +139,60 @@ def test_unknown_emails_are_throttled_like_known_ones(app):
     for _ in range(5):
         assert sign_in(attacker, "nobody@example.org", WRONG).status_code == 401
     assert sign_in(attacker, "nobody@example.org", WRONG).status_code == 429
+
+
+# -- 2. the client's address behind a reverse proxy -----------------------------------------------
+
+
+@pytest.fixture
+def site_behind_proxy(app, database_url):
+    """Return a factory of apps on the test database with ``PROXY_FIX_X_FOR`` set."""
+    made = []
+
+    def make(hops):
+        site = create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "SECRET_KEY": "test-secret-key",
+                "SESSION_COOKIE_SECURE": False,
+                "RATELIMIT_ENABLED": False,
+                "PROXY_FIX_X_FOR": hops,
+            }
+        )
+        made.append(site)
+        return site
+
+    yield make
+    for site in made:
+        with site.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+def test_no_proxy_is_trusted_by_default(app):
+    assert app.config["PROXY_FIX_X_FOR"] == 0
+
+
+def test_behind_one_proxy_each_forwarded_client_is_throttled_on_its_own(
+    site_behind_proxy, db, analyst
+):
+    site = site_behind_proxy(1)
+    guesser = browser(site, "127.0.0.1", forwarded_for="203.0.113.1")
+    owner = browser(site, "127.0.0.1", forwarded_for="203.0.113.2")
+    for _ in range(5):
+        assert sign_in(guesser, password=WRONG).status_code == 401
+    assert sign_in(guesser).status_code == 429
+    assert sign_in(owner).status_code == 302
+    addresses = set(db.session.scalars(select(AuditEvent.address)))
+    assert addresses == {"203.0.113.1", "203.0.113.2"}
+
+
+def test_without_a_proxy_setting_the_forwarded_header_is_ignored(site_behind_proxy, db, analyst):
+    site = site_behind_proxy(0)
+    guesser = browser(site, "127.0.0.1", forwarded_for="203.0.113.1")
+    owner = browser(site, "127.0.0.1", forwarded_for="203.0.113.2")
+    for _ in range(5):
+        assert sign_in(guesser, password=WRONG).status_code == 401
+    assert sign_in(owner).status_code == 429  # one peer address: one counter
+    assert set(db.session.scalars(select(AuditEvent.address))) == {"127.0.0.1"}
