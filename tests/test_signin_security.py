@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher, extract_parameters
 from sqlalchemy import select
 
 from app import create_app
@@ -196,3 +197,45 @@ def test_without_a_proxy_setting_the_forwarded_header_is_ignored(site_behind_pro
         assert sign_in(guesser, password=WRONG).status_code == 401
     assert sign_in(owner).status_code == 429  # one peer address: one counter
     assert set(db.session.scalars(select(AuditEvent.address))) == {"127.0.0.1"}
+
+
+# -- 3. no account enumeration by timing ----------------------------------------------------------
+
+
+class RecordingHasher(PasswordHasher):
+    """Argon2 exactly as the app uses it, noting each hash it verifies a password against."""
+
+    def __init__(self):
+        super().__init__()
+        self.verified = []
+
+    def verify(self, hash, password):  # noqa: A002 - argon2's own parameter name
+        self.verified.append(hash)
+        return super().verify(hash, password)
+
+
+@pytest.fixture
+def hasher(monkeypatch):
+    recording = RecordingHasher()
+    monkeypatch.setattr(services, "_hasher", recording)
+    return recording
+
+
+def test_an_unknown_email_costs_the_same_argon2_check_as_a_known_one(client, analyst, hasher):
+    assert sign_in(client, "analyst@example.org", WRONG).status_code == 401
+    assert sign_in(client, "nobody@example.org", WRONG).status_code == 401
+    assert sign_in(client, "nobody-else@example.org", WRONG).status_code == 401
+    real, dummy, dummy_again = hasher.verified
+    assert real == analyst.password_hash
+    assert dummy != real
+    assert dummy_again == dummy  # computed once
+    assert extract_parameters(dummy) == extract_parameters(real)
+
+
+def test_an_inactive_account_costs_the_same_argon2_check(client, db, analyst, hasher):
+    analyst.is_active_account = False
+    db.session.commit()
+    assert sign_in(client).status_code == 401
+    (verified,) = hasher.verified
+    assert verified != analyst.password_hash
+    assert extract_parameters(verified) == extract_parameters(analyst.password_hash)

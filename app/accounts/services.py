@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,13 +59,24 @@ def hash_password(password: str) -> str:
 
 def password_matches(user: User, password: str) -> bool:
     """Check a password against the stored hash (and re-hash if parameters changed)."""
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
+    if not _verify(user.password_hash, password):
         return False
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return True
+
+
+@functools.cache
+def dummy_password_hash() -> str:
+    """Return a hash of a random password, made once with the parameters of every new hash."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 # -- organisations and users ------------------------------------------------------------------
@@ -141,6 +153,9 @@ def client_address() -> str:
 def authenticate(email: str, password: str) -> User | None:
     """Return the user for valid credentials, else None, counting the failure.
 
+    Every attempt that is not refused costs one Argon2 verification, against a dummy hash when
+    the account is unknown or deactivated.
+
     :raises SignInRefused: when this address or browser must wait, or the account is locked to
         browsers it does not know.
     """
@@ -153,7 +168,10 @@ def authenticate(email: str, password: str) -> User | None:
     refusal = throttle.refusal(attempt, lockable=not one_time)
     if refusal is not None:
         raise SignInRefused(refusal)
-    if user is not None and user.is_active and password_matches(user, password):
+    if user is None or not user.is_active:
+        # As long as checking a real password: the time taken does not tell who has an account.
+        _verify(dummy_password_hash(), password)
+    elif password_matches(user, password):
         throttle.forget_failures(attempt)
         db.session.commit()
         return user
