@@ -18,6 +18,7 @@ from sqlalchemy import select
 from app import create_app
 from app.accounts import services
 from app.accounts.models import AuditEvent, LoginFailure
+from app.admin.services import one_time_password
 from app.extensions import db as _db
 from tests.respondent import csrf_token
 
@@ -239,3 +240,77 @@ def test_an_inactive_account_costs_the_same_argon2_check(client, db, analyst, ha
     (verified,) = hasher.verified
     assert verified != analyst.password_hash
     assert extract_parameters(verified) == extract_parameters(analyst.password_hash)
+
+
+# -- 4. password changes --------------------------------------------------------------------------
+
+
+def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(app, analyst):
+    here, elsewhere = browser(app, "192.0.2.10"), browser(app, "192.0.2.11")
+    assert sign_in(here).status_code == 302
+    assert sign_in(elsewhere).status_code == 302
+    assert change_password(here, PASSWORD, NEW_PASSWORD).status_code == 302
+    assert here.get("/account/password").status_code == 200
+    assert elsewhere.get("/account/password").status_code == 302
+
+
+def test_the_one_time_password_cannot_become_the_new_password(app, db):
+    one_time = one_time_password()
+    user = services.create_user("new@example.org", one_time, "analyst", must_change_password=True)
+    client = browser(app)
+    assert sign_in(client, "new@example.org", one_time).headers["Location"].endswith("/password")
+    response = change_password(client, one_time, one_time)
+    assert response.status_code == 200
+    assert "must not be the current or one-time password" in response.text
+    db.session.refresh(user)
+    assert user.must_change_password
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "password1234",  # a common password with digits added
+        "1qaz2wsx3edc",  # a common password of 12 characters
+        "iloveyou2024!",
+        "aaaaaaaaaaaa",  # one character
+        "abababababab",  # a short unit repeated
+        "123456789012",  # a sequence
+        "qwertyuiopas",  # the keyboard
+        "йцукенгшщзхъ",  # the Russian keyboard
+        "analyst@example.org",  # the e-mail
+        "Analyst.2024!",  # its local part
+        "Diaspora Atlas",  # the site's name
+        "diasporaatlas2026",
+    ],
+)
+def test_common_and_trivial_passwords_are_refused(app, db, analyst, weak):
+    client = browser(app)
+    sign_in(client)
+    response = change_password(client, PASSWORD, weak)
+    assert response.status_code == 200
+    assert "Choose another" in response.text
+    db.session.refresh(analyst)
+    assert services.password_matches(analyst, PASSWORD)
+
+
+def test_the_refusal_is_in_the_users_language(app, analyst):
+    client = browser(app)
+    sign_in(client)
+    response = change_password(client, PASSWORD, "password1234", language="ru")
+    assert "Выберите другой" in response.text
+
+
+@pytest.mark.parametrize(
+    "strong", [PASSWORD, "Қазақ тілі — ана тілім 1991", "correct horse battery staple"]
+)
+def test_ordinary_long_passwords_pass(strong):
+    assert services.password_weakness(strong, "analyst@example.org") is None
+
+
+def test_the_cli_refuses_a_common_password(runner, db):
+    result = runner.invoke(
+        args=["atlas", "create-user", "x@example.org", "--role", "analyst"],
+        input="password1234\n",
+    )
+    assert result.exit_code != 0
+    assert "common" in result.output

@@ -20,10 +20,11 @@ from flask import (
 )
 from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true, update
 
 from app.accounts import throttle
 from app.accounts.models import ROLES, AuditEvent, LoginSession, Organisation, User
+from app.accounts.passwords import password_weakness
 from app.extensions import db
 from app.main.security import sha256
 from app.models import utcnow
@@ -55,6 +56,18 @@ def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(N_("Use a password of at least 12 characters."))
     return _hasher.hash(password)
+
+
+def check_new_password(password: str, email: str) -> None:
+    """Refuse a chosen password that is short, common or trivial for this account.
+
+    :raises AccountError: saying why.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(N_("Use a password of at least 12 characters."))
+    weakness = password_weakness(password, email)
+    if weakness is not None:
+        raise AccountError(weakness)
 
 
 def password_matches(user: User, password: str) -> bool:
@@ -111,6 +124,7 @@ def create_user(
         raise AccountError(N_("Enter an email address such as name@example.org."))
     if db.session.scalar(select(User).filter_by(email=email)) is not None:
         raise AccountError(N_("A user with this email exists already."))
+    check_new_password(password, email)
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -134,12 +148,32 @@ def ensure_first_admin() -> tuple[str, str] | None:
 
 
 def change_password(user: User, current: str, new: str) -> None:
-    """Change a user's password after checking the current one."""
+    """Change a user's password after checking the current one; end their other sessions.
+
+    :raises AccountError: when the current password is wrong, or the new one is the current
+        (or one-time) password, short, common or trivial.
+    """
     if not password_matches(user, current):
         raise AccountError(N_("The current password is not right."))
+    # ``current`` matches the stored hash, so comparing the texts tells whether ``new`` does.
+    if secrets.compare_digest(new.encode(), current.encode()):
+        raise AccountError(N_("The new password must not be the current or one-time password."))
+    check_new_password(new, user.email)
     user.password_hash = hash_password(new)
     user.must_change_password = False
+    end_other_sessions(user)
     db.session.commit()
+
+
+def end_other_sessions(user: User) -> None:
+    """End every login session of ``user`` but this request's; the caller commits."""
+    token = session.get("sid") if has_request_context() else None
+    others = LoginSession.token_hash != sha256(token) if token else true()
+    db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None), others)
+        .values(ended_at=utcnow())
+    )
 
 
 # -- sign-in ----------------------------------------------------------------------------------
