@@ -15,12 +15,18 @@ from flask_babel import lazy_gettext as _l
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(
+    test_config: Mapping[str, Any] | None = None,
+    instance_path: str | os.PathLike[str] | None = None,
+) -> Flask:
     """Create and configure the application.
 
     :param test_config: settings applied last, for tests.
+    :param instance_path: the folder of config.py, the SQLite file and the secret key
+        (default ``instance/`` in the checkout); tests give a temporary one.
     """
-    app = Flask(__name__, instance_path=str(ROOT / "instance"), instance_relative_config=True)
+    instance = Path(instance_path) if instance_path else ROOT / "instance"
+    app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
     configure(app, test_config)
     register_proxy(app)
     register_extensions(app)
