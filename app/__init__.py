@@ -100,6 +100,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     with app.app_context():
+        database.keep_private(db.engine)
         database.tune_engine(db.engine, app.config)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     init_babel(app)

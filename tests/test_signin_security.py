@@ -8,14 +8,17 @@ private. Time is moved on by moving recorded failures into the past, never by sl
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher, extract_parameters
 from sqlalchemy import select
 
-from app import create_app
+from app import ROOT, create_app
 from app.accounts import services
 from app.accounts.models import AuditEvent, LoginFailure
 from app.admin.services import one_time_password
@@ -314,3 +317,32 @@ def test_the_cli_refuses_a_common_password(runner, db):
     )
     assert result.exit_code != 0
     assert "common" in result.output
+
+
+# -- 5. a private database file -------------------------------------------------------------------
+
+
+def test_the_sqlite_database_and_its_journal_are_created_private(tmp_path, monkeypatch):
+    from flask_migrate import upgrade
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("ATLAS_SECRET_KEY", raising=False)
+    instance = tmp_path / "instance"
+    previous = os.umask(0o022)  # the usual umask: new files readable by every local user
+    try:
+        app = create_app({"TESTING": True}, instance_path=instance)
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+            database = instance / "atlas.db"
+            files = [database] + [
+                Path(f"{database}{suffix}")
+                for suffix in ("-wal", "-shm", "-journal")
+                if Path(f"{database}{suffix}").exists()
+            ]
+            assert Path(f"{database}-wal") in files  # written to, so the journal is there
+            modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in files}
+            _db.engine.dispose()
+    finally:
+        os.umask(previous)
+    assert modes == dict.fromkeys(modes, 0o600)
+    assert stat.S_IMODE((instance / "secret_key").stat().st_mode) == 0o600
