@@ -101,6 +101,18 @@ def test_an_attack_from_many_addresses_does_not_stop_the_owner_at_a_known_browse
     assert sign_in(owner).status_code == 302
 
 
+def test_a_browser_known_to_another_account_or_a_forged_cookie_does_not_pass_the_lock(app, analyst):
+    services.create_user("guesser@example.org", PASSWORD, "analyst")
+    guesser = browser(app, "203.0.113.99")
+    assert sign_in(guesser, "guesser@example.org").status_code == 302  # known to their account
+    sign_out(guesser)
+    attack(app, failures=50)
+    assert sign_in(guesser).status_code == 429
+    forger = browser(app, "203.0.113.98")
+    forger.set_cookie(services.DEVICE_COOKIE, "eyJ1c2VyIjoxfQ.forged.signature", path="/account")
+    assert sign_in(forger).status_code == 429
+
+
 def test_failures_from_one_address_make_it_wait_longer_each_time(app, db, analyst):
     app.config["LOGIN_DELAY_MAX"] = 300
     attacker = browser(app, "203.0.113.5")
