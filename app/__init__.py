@@ -15,13 +15,20 @@ from flask_babel import lazy_gettext as _l
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(
+    test_config: Mapping[str, Any] | None = None,
+    instance_path: str | os.PathLike[str] | None = None,
+) -> Flask:
     """Create and configure the application.
 
     :param test_config: settings applied last, for tests.
+    :param instance_path: the folder of config.py, the SQLite file and the secret key
+        (default ``instance/`` in the checkout); tests give a temporary one.
     """
-    app = Flask(__name__, instance_path=str(ROOT / "instance"), instance_relative_config=True)
+    instance = Path(instance_path) if instance_path else ROOT / "instance"
+    app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
     configure(app, test_config)
+    register_proxy(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -72,6 +79,20 @@ def instance_secret(path: Path) -> str:
     return key
 
 
+def register_proxy(app: Flask) -> None:
+    """Take the client's address from the trusted proxies' X-Forwarded-For, if any are set.
+
+    Sign-in throttling, rate limits and the audit log key on ``request.remote_addr``; behind a
+    proxy that is the proxy's own address, shared by every client.
+    """
+    hops = int(app.config["PROXY_FIX_X_FOR"])
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only the address: links are built from BASE_URL, never from forwarded host or scheme.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=0)  # type: ignore[method-assign]
+
+
 def register_extensions(app: Flask) -> None:
     from app import db as database
     from app.extensions import csrf, db, limiter, login, migrate
@@ -79,6 +100,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     with app.app_context():
+        database.keep_private(db.engine)
         database.tune_engine(db.engine, app.config)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     init_babel(app)

@@ -31,6 +31,31 @@ PERMANENT_SESSION_LIFETIME = 12 * 3600
 SESSION_IDLE_TIMEOUT = 30 * 60
 SESSION_ABSOLUTE_TIMEOUT = 12 * 3600
 
+#: Sign-in throttling, as OWASP's Authentication Cheat Sheet describes (app/accounts/throttle.py).
+#: Failures are counted per account and address, or per account and browser it knows; past
+#: LOGIN_FAILURES_BEFORE_DELAY of them each further failure makes that pair wait twice as long,
+#: from LOGIN_DELAY seconds up to LOGIN_DELAY_MAX. A pair's failures are forgotten when it signs
+#: in, and every failure after LOGIN_FAILURE_MEMORY seconds.
+LOGIN_FAILURES_BEFORE_DELAY = 5
+LOGIN_DELAY = 60
+LOGIN_DELAY_MAX = 3600
+LOGIN_FAILURE_MEMORY = 24 * 3600
+#: Within LOGIN_LOCK_WINDOW seconds, this many failures on one account from browsers it does
+#: not know lock it to such browsers (a known browser still gets in with the right password,
+#: and so does an admin-issued one-time password), and this many from one address over all
+#: accounts (password spraying) lock that address out.
+LOGIN_LOCK_WINDOW = 15 * 60
+LOGIN_ACCOUNT_LOCK_FAILURES = 20
+LOGIN_ADDRESS_LOCK_FAILURES = 50
+#: A browser is known to an account for this many days after it last signed in there (a signed
+#: "device cookie" holding the account and a random nonce).
+DEVICE_COOKIE_DAYS = 365
+
+#: How many reverse proxies in front of the app append the client's address to X-Forwarded-For
+#: (Werkzeug's ProxyFix ``x_for``). 0: no proxy, the header is ignored and the peer address is the
+#: client's. Set it to the number of proxies you run, never more: a client can write the header.
+PROXY_FIX_X_FOR = 0
+
 #: The public address used in links, QR codes and e-mails; never taken from the Host header.
 BASE_URL = "http://127.0.0.1:5000"
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import g, has_request_context, request
@@ -36,6 +38,28 @@ def tune_engine(engine: Engine, config: Mapping[str, Any]) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN" if _reads_only() else "BEGIN IMMEDIATE")
+
+
+def keep_private(engine: Engine) -> None:
+    """Create a SQLite database file readable by its owner only (0600), before SQLite does.
+
+    SQLite creates the file with the process's umask, usually leaving it readable by every local
+    user, and gives its -wal, -shm and -journal files the mode of the database file: one created
+    0600 keeps all of them private, as the secret key next to it is. An existing file keeps the
+    mode it has (an operator may have chosen it).
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+
+    @event.listens_for(engine, "do_connect")
+    def create_private(*_args: Any) -> None:
+        try:
+            os.close(os.open(Path(database), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except (FileExistsError, FileNotFoundError):  # there already, or no folder: SQLite says
+            pass
 
 
 #: Blueprints whose GET views only read, or call begin_write before writing (audited). Others

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -85,6 +85,34 @@ class LoginSession(db.Model):
 
     def __repr__(self) -> str:
         return f"<LoginSession {self.id} user {self.user_id}>"
+
+
+class LoginFailure(db.Model):
+    """A failed sign-in, kept for a day to slow down and lock out password guessing.
+
+    Counted per account and address (or per account and known browser) for growing delays,
+    per account over browsers it has never signed in with for the account lock, and per address
+    over every account for password spraying: see app.accounts.throttle.
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_account_at", "account", "at"),
+        Index("ix_login_failure_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Indexed alone too: failures past LOGIN_FAILURE_MEMORY are deleted by age.
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    #: SHA-256 of the lower-cased e-mail typed, known or not: typed text is never stored.
+    account: Mapped[str] = mapped_column(String(64))
+    #: The client's address (as the trusted proxies forward it, see PROXY_FIX_X_FOR).
+    address: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 of the nonce of the device cookie the browser showed for this account, if any.
+    device: Mapped[str | None] = mapped_column(String(64))
+
+    def __repr__(self) -> str:
+        return f"<LoginFailure {self.account[:12]} from {self.address}>"
 
 
 class AuditEvent(db.Model):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -49,14 +50,14 @@ def _endpoints() -> set[str]:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login_page() -> Any:
-    """Sign in; five failures per account or address in 15 minutes answer 429."""
+    """Sign in; repeated failures answer 429 with Retry-After (app.accounts.throttle)."""
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        email = form.email.data or ""
-        if services.throttled(email):
-            abort(429)
-        user = services.authenticate(email, form.password.data or "")
+        try:
+            user = services.authenticate(form.email.data or "", form.password.data or "")
+        except services.SignInRefused as refused:
+            return _refused(form, refused)
         if user is None:
             error = _("The email or password is not right.")
         else:
@@ -67,6 +68,24 @@ def login_page() -> Any:
                 return redirect(url_for("accounts.password"))
             return redirect(safe_next(request.args.get("next")) or home_for(user))
     return render_template("accounts/login.html", form=form, error=error), (401 if error else 200)
+
+
+def _refused(form: LoginForm, refused: services.SignInRefused) -> Any:
+    """Render the sign-in page saying how long to wait, with 429 and Retry-After."""
+    minutes = math.ceil(refused.seconds / 60)
+    if refused.account_locked:
+        error = _(
+            "This account is locked after many failed sign-ins. Sign in from a browser you "
+            "used before, ask an administrator for a one-time password, or try again in "
+            "%(minutes)d min.",
+            minutes=minutes,
+        )
+    else:
+        error = _(
+            "Too many failed sign-ins from here. Try again in %(minutes)d min.", minutes=minutes
+        )
+    page = render_template("accounts/login.html", form=form, error=error)
+    return page, 429, {"Retry-After": str(refused.seconds)}
 
 
 @bp.route("/logout", methods=["POST"])
