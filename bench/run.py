@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, str] = {
     "serving": "bench.serving",
     "geo": "bench.geo",
     "export": "bench.export_csv",
+    "disclosure": "bench.disclosure_cost",
 }
 OUT = ROOT / "bench" / "out"
 REPORT = ROOT / "BENCHMARKS.md"

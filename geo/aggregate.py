@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,57 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
     return as_category(df[name])
 
 
+def group_counts(
+    df: pd.DataFrame, by: Sequence[str | pd.Series], keep_missing: bool = False
+) -> pd.DataFrame:
+    """Return one row per combination of ``by`` values found, with ``n``, ``key``, ``sources``.
+
+    ``df`` holds one row per respondent with ``record_key`` and ``independent`` (see
+    :class:`geo.disclosure.Tally`). Counted on categorical codes with ``np.bincount``: a million
+    respondents take tens of milliseconds, not a pandas group-by of three sums.
+
+    :param by: column names, or Series aligned with ``df`` (named by their ``name``).
+    :param keep_missing: keep respondents with a missing value (as None) instead of leaving
+        them out (the roll-up of places needs "region unknown").
+    """
+    names = [b if isinstance(b, str) else (b.name or f"by{i}") for i, b in enumerate(by)]
+    columns = [as_category(df[b] if isinstance(b, str) else b) for b in by]
+    flat = np.zeros(len(df), dtype=np.int64)
+    ok = np.ones(len(df), dtype=bool)
+    sizes = []
+    for column in columns:
+        codes = column.cat.codes.to_numpy().astype(np.int64)
+        size = len(column.cat.categories) + 1  # the last slot: missing
+        ok &= keep_missing | (codes >= 0)
+        flat = flat * size + np.where(codes >= 0, codes, size - 1)
+        sizes.append(size)
+    flat = flat[ok]
+    cells = int(np.prod(sizes)) if sizes else 1
+    n = np.bincount(flat, minlength=cells)
+    found = np.flatnonzero(n)
+    parts = {
+        "n": n[found],
+        "key": _sums(flat, np.asarray(df["record_key"], dtype=np.int64)[ok], cells)[found],
+        "sources": _sums(flat, np.asarray(df["independent"], dtype=np.int64)[ok], cells)[found],
+    }
+    out: dict[str, Any] = {}
+    rest = found
+    for name, column, size in reversed(list(zip(names, columns, sizes, strict=True))):
+        codes = rest % size
+        rest = rest // size
+        labels = np.asarray(list(column.cat.categories) + [None], dtype=object)
+        out[name] = labels[codes]
+    frame = pd.DataFrame({name: out[name] for name in names})
+    for part, values in parts.items():
+        frame[part] = values.astype(np.int64)
+    return frame
+
+
+def _sums(flat: np.ndarray, weights: np.ndarray, cells: int) -> np.ndarray:
+    """Return exact integer sums of ``weights`` per cell (bincount adds floats: < 2**53 here)."""
+    return np.rint(np.bincount(flat, weights=weights, minlength=cells)).astype(np.int64)
+
+
 def tally(
     df: pd.DataFrame,
     *by: str | pd.Series,
@@ -68,24 +120,58 @@ def tally(
 ) -> Tally:
     """Count respondents by one or two columns (names, or Series aligned with ``df``).
 
-    ``df`` holds one row per respondent with ``record_key`` and ``independent`` (see
-    :class:`geo.disclosure.Tally`); respondents with a missing value in a grouping column are
-    left out. ``index``/``columns`` list every label wanted, in order (missing ones are 0).
+    Respondents with a missing value in a grouping column are left out. Without ``index`` /
+    ``columns`` the labels are those found; with them, exactly those, in order (missing ones 0).
+    Counted on categorical codes, as :func:`group_counts`.
     """
     if not by or len(by) > 2:
         raise ValueError("tally counts by one or two columns")
-    names = [b if isinstance(b, str) else (b.name or f"by{i}") for i, b in enumerate(by)]
-    rows = pd.DataFrame(
-        {
-            name: as_category(df[b] if isinstance(b, str) else b)
-            for name, b in zip(names, by, strict=True)
-        },
-        index=df.index,
+    grouping = [as_category(df[b] if isinstance(b, str) else b) for b in by]
+    sizes = [len(g.cat.categories) for g in grouping]
+    codes = [g.cat.codes.to_numpy().astype(np.int64) for g in grouping]
+    ok = np.logical_and.reduce([c >= 0 for c in codes])
+    flat = codes[0][ok] if len(by) == 1 else codes[0][ok] * sizes[1] + codes[1][ok]
+    cells = int(np.prod(sizes))
+    arrays = [
+        np.bincount(flat, minlength=cells),
+        _sums(flat, np.asarray(df["record_key"], dtype=np.int64)[ok], cells),
+        _sums(flat, np.asarray(df["independent"], dtype=np.int64)[ok], cells),
+    ]
+    labels = [pd.Index(list(g.cat.categories), dtype=object) for g in grouping]
+    if len(by) == 1:
+        wanted = _wanted(labels[0], index, arrays[0] > 0)
+        pick = _picker(labels[0], wanted)
+        return Tally(*(pd.Series(pick(a), index=wanted) for a in arrays))
+    shaped = [a.reshape(sizes) for a in arrays]
+    rows = _wanted(labels[0], index, shaped[0].sum(axis=1) > 0)
+    cols = _wanted(labels[1], columns, shaped[0].sum(axis=0) > 0)
+    pick_rows, pick_cols = _picker(labels[0], rows), _picker(labels[1], cols)
+    return Tally(
+        *(pd.DataFrame(pick_cols(pick_rows(a).T).T, index=rows, columns=cols) for a in shaped)
     )
-    rows["n"] = 1
-    rows["key"] = np.asarray(df["record_key"], dtype=np.int64)
-    rows["sources"] = np.asarray(df["independent"], dtype=np.int64)
-    return Tally.from_rows(rows, names, index, columns)
+
+
+def _wanted(labels: pd.Index, asked: Sequence[object] | None, found: np.ndarray) -> pd.Index:
+    """Return the labels asked for, else those found (nonzero), as a plain object index."""
+    return pd.Index(list(asked) if asked is not None else list(labels[found]), dtype=object)
+
+
+def _picker(labels: pd.Index, wanted: pd.Index) -> Any:
+    """Return a function taking an array's first axis from ``labels`` to ``wanted`` (0 if new)."""
+    position = labels.get_indexer(wanted)
+    missing = position < 0
+
+    def pick(array: np.ndarray) -> np.ndarray:
+        out = (
+            array[np.where(missing, 0, position)]
+            if len(array)
+            else np.zeros((len(wanted), *array.shape[1:]), dtype=np.int64)
+        )
+        out = np.asarray(out, dtype=np.int64)
+        out[missing] = 0
+        return out
+
+    return pick
 
 
 def counts_by(df: pd.DataFrame, by: Sequence[str], policy: Policy) -> Suppressed:

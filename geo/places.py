@@ -23,6 +23,8 @@ import pycountry
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CITIES_FILE = DATA_DIR / "cities.json.gz"
+#: Derived from CITIES_FILE by geo.build_places: where maps draw places (see place_point).
+POINTS_FILE = DATA_DIR / "city_points.json.gz"
 REGION_NAMES_FILE = DATA_DIR / "region_names.csv"
 EARTH_RADIUS_KM = 6371.0088
 #: Bump when normalise_name changes: the city file stores keys made by it, and a file with
@@ -314,23 +316,16 @@ def nearest_city(lat: float, lon: float, max_km: float = 50) -> City | None:
 
 
 @functools.cache
-def _region_points() -> dict[str, tuple[float, float]]:
-    """Return a point per region: the population-weighted centre of its gazetteer cities."""
-    sums: dict[str, list[float]] = {}
-    for city in _gazetteer().cities:
-        if city.region is None:
-            continue
-        weight = max(city.population, 1)
-        total = sums.setdefault(city.region, [0.0, 0.0, 0.0])
-        total[0] += city.lat * weight
-        total[1] += city.lon * weight
-        total[2] += weight
-    return {code: (lat / w, lon / w) for code, (lat, lon, w) in sums.items()}
+def _points() -> dict:
+    """Read the small points file once (not the whole city list: maps need only this)."""
+    with gzip.open(POINTS_FILE, "rt", encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def region_point(code: str) -> tuple[float, float] | None:
-    """Return a fixed point for an ISO 3166-2 region (from the gazetteer alone), or None."""
-    return _region_points().get(str(code).upper())
+    """Return a fixed point for an ISO 3166-2 region (its cities' population-weighted centre)."""
+    point = _points()["regions"].get(str(code).upper())
+    return (point[0], point[1]) if point else None
 
 
 def place_point(
@@ -338,12 +333,14 @@ def place_point(
 ) -> tuple[float, float] | None:
     """Return where a published place is drawn: the gazetteer's point, never a respondent's.
 
-    A city is drawn at the GeoNames point of the city its name matches in that region (None if
-    the name matches none: it is listed, not drawn); a region at :func:`region_point`.
+    A city is drawn at the GeoNames point of the place of that main name in that region (the
+    name stored when a respondent's answer matched a place); a name no place in the region bears
+    is listed, not drawn (None). A region is drawn at :func:`region_point`.
     """
     if city:
-        found = match_city(city, country, region)
-        return (found.lat, found.lon) if found is not None else None
+        named = _points()["cities"].get(country, {}).get(region or "", {})
+        point = named.get(normalise_name(city))
+        return (point[0], point[1]) if point else None
     if region:
         return region_point(region)
     return None

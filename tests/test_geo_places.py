@@ -7,6 +7,7 @@ import json
 import pycountry
 import pytest
 
+from geo import places
 from geo.places import (
     CITIES_FILE,
     NORMALISATION_VERSION,
@@ -202,3 +203,24 @@ def test_every_city_region_is_a_top_level_iso_subdivision():
         subdivision = pycountry.subdivisions.get(code=code)
         assert subdivision is not None
         assert subdivision.parent_code is None
+
+
+def test_the_points_file_is_derived_from_the_city_list():
+    """Maps draw places from city_points.json.gz: it must say what cities.json.gz says."""
+    from geo import build_places
+
+    with gzip.open(places.CITIES_FILE, "rt", encoding="utf-8") as handle:
+        expected = build_places.points(json.load(handle))
+    with gzip.open(places.POINTS_FILE, "rt", encoding="utf-8") as handle:
+        assert json.load(handle) == expected
+
+
+def test_published_places_are_drawn_at_gazetteer_points():
+    gorlitz = places.match_city("Görlitz", "DE", "DE-SN")
+    assert places.place_point("DE", "DE-SN", "Görlitz") == (gorlitz.lat, gorlitz.lon)
+    assert places.place_point("DE", "DE-SN", "görlitz") == (gorlitz.lat, gorlitz.lon)
+    assert places.place_point("DE", "DE-BY", "Görlitz") is None  # not a place of that region
+    assert places.place_point("DE", "DE-SN", "<img src=x>") is None
+    lat, lon = places.region_point("DE-SN")
+    assert 50.1 < lat < 51.7 and 11.8 < lon < 15.1  # inside Saxony's bounding box
+    assert places.place_point("DE", "DE-SN") == (lat, lon)

@@ -346,7 +346,10 @@ def single_figure(
     """
     # Those who gave no answer are a row of their own: left out, they would be the total
     # minus the rows shown, a count published without suppression.
-    values = column.astype(object).where(column.notna(), NO_ANSWER)
+    if isinstance(column.dtype, pd.CategoricalDtype):  # no detour through Python objects
+        values = column.cat.add_categories([NO_ANSWER]).fillna(NO_ANSWER)
+    else:
+        values = column.astype(object).where(column.notna(), NO_ANSWER)
     present = set(values.unique())
     seen = sorted(str(c) for c in present if c != NO_ANSWER)
     order = list(dict.fromkeys([*labels, *seen]))
@@ -392,7 +395,7 @@ def multi_figure(
     """
     frame = pd.DataFrame(
         {
-            "scope": pd.Categorical(["all"] * len(df)),
+            "scope": pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), ["all"]),
             key: answers.to_numpy(),
             "record_key": df["record_key"].to_numpy(),
             "independent": df["independent"].to_numpy(),
@@ -485,12 +488,10 @@ def weekly_figure(df: pd.DataFrame, num: Numbers) -> Figure:
     days = submitted.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
     weeks = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
     every = pd.date_range(weeks.min(), weeks.max(), freq="7D")
-    labels = [week.date().isoformat() for week in every]
-    week_labels = weeks.dt.strftime("%Y-%m-%d").rename("week")
-    table = publish(tally(df, week_labels, index=labels), num.policy)
+    table = publish(tally(df, weeks.rename("week"), index=list(every)), num.policy)
     rows = [
-        Row(format_date(week.date()), (num.cell(table, label),), _published(table, label))
-        for week, label in zip(every, labels, strict=True)
+        Row(format_date(week.date()), (num.cell(table, week),), _published(table, week))
+        for week in every
     ]
     chart = charts.column_chart([Bar(r.label, r.value, r.cells[0]) for r in rows], title, num.rtl)
     footer = Row(_("Total"), (num.cell(table, TOTAL),))
@@ -694,7 +695,12 @@ def indicators(
 def _share_text(df: pd.DataFrame, mask: pd.Series, num: Numbers) -> str:
     """Return "count (share)" of the respondents in ``mask`` when neither they nor the others
     are below k (all or none is hidden too)."""
-    split = mask.fillna(False).astype(bool).map({True: "yes", False: "no"}).rename("split")
+    yes = mask.fillna(False).to_numpy(dtype=bool)
+    split = pd.Series(
+        pd.Categorical.from_codes(np.where(yes, 0, 1), categories=["yes", "no"]),
+        index=df.index,
+        name="split",
+    )
     table = publish(tally(df, split, index=["yes", "no"]), num.policy)
     count, total = table.value("yes"), table.total
     if count is None or table.value("no") is None or not total:
