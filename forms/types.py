@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from markupsafe import Markup, escape
 from wtforms import (
     Form,
+    FormField,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -432,6 +433,23 @@ class LocationForm(Form):
     lon = HiddenField()
 
 
+class LocationField(FormField):
+    """A location question: its parts in one field, whose messages are about the whole answer.
+
+    WTForms' ``FormField.errors`` is the enclosed form's error dict and cannot be set; a message
+    about the location ("Choose a country first.") belongs to the question, so it is kept as the
+    enclosed form's own error and read back, with any part's, as one list like other fields'.
+    """
+
+    @property
+    def errors(self) -> list[str]:
+        return [*self.form.form_errors, *(e for part in self.form for e in part.errors)]
+
+    @errors.setter
+    def errors(self, messages: list[str]) -> None:
+        self.form.form_errors = list(messages)
+
+
 class LocationType(QuestionType):
     name = "location"
     json_kind = "object"
@@ -493,9 +511,7 @@ class LocationType(QuestionType):
         return [round(lat, GEO_DECIMALS), round(lon, GEO_DECIMALS)]
 
     def field(self, question, ctx):
-        from wtforms import FormField
-
-        return FormField(
+        return LocationField(
             LocationForm, ctx.label(question.label), description=ctx.label(question.hint)
         )
 
