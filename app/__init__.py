@@ -23,6 +23,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(ROOT / "instance"), instance_relative_config=True)
     configure(app, test_config)
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -93,6 +94,13 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     if not redis_url and not app.testing:
         app.logger.info("rate limits kept in this process's memory (set ATLAS_REDIS_URL to share)")
+
+
+def register_converters(app: Flask) -> None:
+    """Add ``<id:...>`` for routes that name a database row (before any route is added)."""
+    from app.ids import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
 
 
 def register_blueprints(app: Flask) -> None:

@@ -11,8 +11,14 @@ import html
 import re
 
 import pytest
+from sqlalchemy import select
 
-from tests.respondent import FORM_ANSWERS, Respondent, csrf_token
+from app.accounts import services as accounts
+from app.links import services as link_services
+from app.models import Survey
+from tests.respondent import FORM_ANSWERS, SLUG, Respondent, csrf_token
+
+PASSWORD = "a long enough password"
 
 # -- 1. the location question -----------------------------------------------------------------
 
@@ -76,3 +82,102 @@ def test_refused_location_shows_the_page_again_with_the_message_by_the_field(
     again = client.get(respondent.url).text
     if city:
         assert f'value="{city}"' in location_block(again)
+
+
+# -- 2. ids too large for the database --------------------------------------------------------
+
+HUGE = "99999999999999999999"  # more than SQLite's 2**63 - 1
+
+
+@pytest.fixture
+def as_admin(client, db):
+    accounts.create_user("admin@example.org", PASSWORD, "admin")
+    page = client.get("/account/login")
+    signed_in = client.post(
+        "/account/login",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": "admin@example.org",
+            "password": PASSWORD,
+        },
+    )
+    assert signed_in.status_code == 302
+    return client
+
+
+@pytest.fixture
+def link(db):
+    organisation = accounts.create_organisation("assoc", {"en": "Association"})
+    survey = db.session.scalar(select(Survey).filter_by(slug=SLUG))
+    return link_services.create_link(survey, organisation, "Flyer")
+
+
+@pytest.mark.parametrize("number", [HUGE, str(2**63), str(2**31)])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/links/{n}"),
+        ("get", "/links/{n}/qr.svg"),
+        ("get", "/links/{n}/qr.png"),
+        ("get", "/links/{n}/poster"),
+        ("post", "/links/{n}/status"),
+        ("get", "/links/?org={n}"),
+        ("get", "/links/compare?org={n}"),
+        ("post", "/analyst/data/registry/{n}/contact"),
+        ("get", "/admin/users/{n}"),
+        ("post", "/admin/users/{n}/role"),
+        ("get", "/admin/organisations/{n}"),
+    ],
+)
+def test_ids_no_row_can_have_are_not_found(as_admin, link, method, path, number):
+    token = csrf_token(as_admin.get("/links/new").text)
+    url = path.format(n=number)
+    data = {"csrf_token": token, "action": "pause"} if method == "post" else None
+    response = getattr(as_admin, method)(url, data=data)
+    assert response.status_code == 404
+    assert "There is no such page" in response.text
+    # An id in range still reaches the page.
+    assert as_admin.get(f"/links/{link.id}").status_code == 200
+
+
+@pytest.mark.parametrize("field", ["link", "version"])
+@pytest.mark.parametrize("number", [HUGE, str(2**31), "0"])
+def test_export_numbers_no_row_can_have_are_a_message_by_the_field(as_admin, field, number):
+    page = as_admin.get("/analyst/data/exports")
+    data = {"csrf_token": csrf_token(page.text), "survey": SLUG, "format": "csv", "lang": "en"}
+    response = as_admin.post("/analyst/data/exports", data={**data, field: number})
+    assert response.status_code == 400
+    assert "Check the options marked below." in response.text
+    message = {
+        "link": "No distribution link has this number.",
+        "version": "No version of the questionnaire has this number.",
+    }[field]
+    assert re.search(r'<p class="error">' + re.escape(message) + "</p>", response.text)
+    assert f'value="{number}"' in response.text
+
+
+def test_forms_naming_an_organisation_no_row_can_have_are_refused(as_admin, link, db):
+    page = as_admin.get("/links/new")
+    created = as_admin.post(
+        "/links/new",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "organisation": HUGE,
+            "survey": str(link.survey_id),
+            "label": "Poster",
+        },
+    )
+    assert created.status_code == 422
+    assert "Choose an organisation and a questionnaire from the lists." in created.text
+    page = as_admin.get(f"/links/invitations?org={HUGE}")
+    assert page.status_code == 200
+    invited = as_admin.post(
+        "/links/invitations",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "organisation": HUGE,
+            "email": "coordinator@example.org",
+        },
+    )
+    assert invited.status_code == 422
+    assert "Choose an organisation from the list." in invited.text
