@@ -13,7 +13,9 @@ import re
 import pytest
 from sqlalchemy import select
 
+from app import create_app
 from app.accounts import services as accounts
+from app.extensions import limiter
 from app.links import services as link_services
 from app.models import Survey
 from tests.respondent import FORM_ANSWERS, SLUG, Respondent, csrf_token
@@ -181,3 +183,81 @@ def test_forms_naming_an_organisation_no_row_can_have_are_refused(as_admin, link
     )
     assert invited.status_code == 422
     assert "Choose an organisation from the list." in invited.text
+
+
+# -- 3. the place lists -----------------------------------------------------------------------
+
+BAD_LANGUAGES = ["../../etc", "x" * 300, "und-u-co-%00", "kk-", "@", "zz-Qaaa-XX"]
+
+
+@pytest.mark.parametrize("lang", BAD_LANGUAGES)
+@pytest.mark.parametrize("path", ["regions", "cities"])
+def test_unknown_languages_fall_back_to_an_offered_one(client, path, lang):
+    response = client.get(
+        f"/api/v1/places/{path}",
+        query_string={"country": "DE", "region": "DE-BE", "lang": lang},
+        headers={"Accept-Language": "ru"},
+    )
+    assert response.status_code == 200
+    assert response.json["lang"] == "ru"  # the browser's language, as for any page
+    if path == "regions":
+        names = {r["code"]: r["name"] for r in response.json["regions"]}
+        assert names["DE-BE"] == "Берлин"
+    else:
+        assert "Berlin" in response.json["cities"]
+
+
+def test_an_offered_language_is_used_whatever_its_spelling(client):
+    response = client.get("/api/v1/places/regions?country=KZ&lang=kk_latn")
+    assert response.json["lang"] == "kk-Latn"
+    assert {"code": "KZ-75", "name": "Almaty"} in response.json["regions"]
+
+
+def test_the_collator_cache_is_bounded(client):
+    from geo import places
+
+    for n in range(40):
+        client.get(f"/api/v1/places/regions?country=DE&lang=x-{n}")
+        places.collator(f"de-x-n{n}")  # callers outside the app are bounded too
+    assert places.collator.cache_info().maxsize is not None
+    assert places.collator.cache_info().currsize <= places.collator.cache_info().maxsize
+
+
+def test_place_lookups_are_rate_limited(database_url):
+    limited = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret-key",
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_PLACES": "3 per minute",
+        }
+    )
+    try:
+        with limited.app_context():
+            limiter.reset()
+        client = limited.test_client()
+
+        def status(path: str, address: str = "203.0.113.7") -> int:
+            response = client.get(f"/api/v1/places/{path}", environ_base={"REMOTE_ADDR": address})
+            return response.status_code
+
+        # One budget for the three place lookups, per address.
+        assert [
+            status("regions?country=KZ"),
+            status("cities?country=KZ"),
+            status("nearest?lat=43.25&lon=76.95"),
+            status("regions?country=KZ"),
+        ] == [200, 200, 200, 429]
+        refused = client.get(
+            "/api/v1/places/cities?country=KZ", environ_base={"REMOTE_ADDR": "203.0.113.7"}
+        )
+        assert refused.is_json and refused.json["status"] == 429
+        assert status("regions?country=KZ", "198.51.100.1") == 200
+    finally:
+        with limited.app_context():
+            limiter.reset()
+            from app.extensions import db as database
+
+            database.session.remove()
+            database.engine.dispose()

@@ -200,7 +200,12 @@ def openapi_document(questionnaires: list[Questionnaire], base_url: str) -> dict
             "summary": "List a country's regions in a language",
             "parameters": [
                 {"name": "country", "in": "query", "required": True, "schema": {"type": "string"}},
-                {"name": "lang", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "lang",
+                    "in": "query",
+                    "description": "A language the site offers; any other gets the page language.",
+                    "schema": {"type": "string"},
+                },
             ],
             "responses": {
                 "200": {
@@ -211,6 +216,7 @@ def openapi_document(questionnaires: list[Questionnaire], base_url: str) -> dict
                                 "type": "object",
                                 "properties": {
                                     "country": {"type": "string"},
+                                    "lang": {"type": "string", "description": "Names' language"},
                                     "regions": {
                                         "type": "array",
                                         "items": {
@@ -225,7 +231,13 @@ def openapi_document(questionnaires: list[Questionnaire], base_url: str) -> dict
                             }
                         }
                     },
-                }
+                },
+                "429": {
+                    "description": "Too many place lookups from this address; retry later.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
             },
         }
     }

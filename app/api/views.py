@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.api.openapi import openapi_document
 from app.extensions import db, limiter
-from app.i18n import set_language
+from app.i18n import resolve_language, set_language
 from app.models import Survey
 from app.survey import services
 from forms import names
@@ -128,29 +128,51 @@ def openapi() -> Any:
     return jsonify(openapi_document(questionnaires, current_app.config["BASE_URL"]))
 
 
+def _places_limit() -> str:
+    return current_app.config["RATELIMIT_PLACES"]
+
+
+#: One budget per address for every place lookup (the page script asks a few per country).
+places_limit = limiter.shared_limit(_places_limit, scope="places")
+
+
+def _places_language() -> str:
+    """Return the language to name places in: ``lang`` when the site offers it, else the one
+    any page would be shown in. Only offered languages reach ICU and the per-language caches."""
+    return resolve_language(
+        current_app.config["LANGUAGES"],
+        current_app.config["DEFAULT_LANGUAGE"],
+        request.args.get("lang"),
+    )
+
+
 @bp.route("/places/regions")
+@places_limit
 def regions() -> Any:
     """List the regions of a country in a language, for the location question's script."""
     country = (request.args.get("country") or "").upper()[:2]
-    lang = request.args.get("lang") or current_app.config["DEFAULT_LANGUAGE"]
+    lang = _places_language()
     if country not in names.country_codes():
-        return jsonify(country=country, regions=[])
+        return jsonify(country=country, lang=lang, regions=[])
     return jsonify(
         country=country,
-        regions=[{"code": c, "name": n} for c, n in names.region_choices(country, lang[:16])],
+        lang=lang,
+        regions=[{"code": c, "name": n} for c, n in names.region_choices(country, lang)],
     )
 
 
 @bp.route("/places/cities")
+@places_limit
 def cities() -> Any:
     """List city names of a region (or country) for the city field's suggestions."""
     country = (request.args.get("country") or "")[:2]
     region = request.args.get("region") or None
-    lang = (request.args.get("lang") or current_app.config["DEFAULT_LANGUAGE"])[:16]
-    return jsonify(cities=services.city_suggestions(country, region, lang))
+    lang = _places_language()
+    return jsonify(lang=lang, cities=services.city_suggestions(country, region, lang))
 
 
 @bp.route("/places/nearest")
+@places_limit
 def nearest() -> Any:
     """Name the nearest listed place to rounded device coordinates (offline, no map service)."""
     try:
