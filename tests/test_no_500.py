@@ -8,16 +8,18 @@ the page again with the message next to the field, 404 for a thing that cannot e
 from __future__ import annotations
 
 import html
+import io
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import create_app
 from app.accounts import services as accounts
 from app.extensions import limiter
 from app.links import services as link_services
 from app.models import Survey
+from forms.loader import QuestionnaireError, load_text
 from tests.respondent import FORM_ANSWERS, SLUG, Respondent, csrf_token
 
 PASSWORD = "a long enough password"
@@ -261,3 +263,51 @@ def test_place_lookups_are_rate_limited(database_url):
 
             database.session.remove()
             database.engine.dispose()
+
+
+# -- 4. questionnaire files that cost the server ---------------------------------------------
+
+#: Seven levels of nine aliases: a few hundred bytes that stand for 9**7 (4.8 million) strings.
+BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
+    for previous, name in zip("abcdef", "bcdefg", strict=True)
+)
+#: Nested deeper than Python's stack lets PyYAML's composer go.
+DEEP = "settings: " + "[" * 3000 + "]" * 3000 + "\n"
+#: Flat, but more values than any questionnaire has.
+WIDE = "survey: [" + "1," * 150_000 + "1]\n"
+BOMBS = {
+    "billion-laughs": (BILLION_LAUGHS, "line 1: uses a YAML anchor or alias (& or *)"),
+    "one-alias": ("settings: &s {slug: x}\nsame: *s\n", "line 1: uses a YAML anchor or alias"),
+    "deep": (DEEP, "is nested more than 64 levels deep"),
+    "wide": (WIDE, "has more than 100000 values"),
+}
+
+
+@pytest.mark.parametrize(("text", "message"), BOMBS.values(), ids=BOMBS.keys())
+def test_the_loader_refuses_costly_yaml_before_building_anything(text, message):
+    with pytest.raises(QuestionnaireError) as refused:
+        load_text(text, "bomb.yaml")
+    (line,) = refused.value.format()
+    assert line.startswith("bomb.yaml, ") and message in line
+
+
+@pytest.mark.parametrize(("text", "message"), BOMBS.values(), ids=BOMBS.keys())
+def test_admin_upload_of_costly_yaml_is_422_with_the_reason(as_admin, db, text, message):
+    page = as_admin.get("/admin/questionnaires?lang=en")
+    response = as_admin.post(
+        "/admin/questionnaires?lang=en",
+        data={"csrf_token": csrf_token(page.text), "file": (io.BytesIO(text.encode()), "b.yaml")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert message.replace("&", "&amp;") in response.text
+    assert db.session.scalar(select(func.count()).select_from(Survey)) == 1  # the bundled one
+
+
+def test_cli_refuses_costly_yaml_with_the_reason(runner, tmp_path):
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(BILLION_LAUGHS, encoding="utf-8")
+    result = runner.invoke(args=["atlas", "load-questionnaire", str(bomb)])
+    assert result.exit_code == 1
+    assert "bomb.yaml, line 1: uses a YAML anchor or alias (& or *)" in result.output
