@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, request
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.routing import IntegerConverter, Map
 
 from app.extensions import db
 
@@ -33,19 +33,13 @@ def parse_id(value: Any) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
-class IdConverter(BaseConverter):
-    """``<id:name>`` in a route: digits naming a row that can exist; anything else is a 404."""
+class IdConverter(IntegerConverter):
+    """``<id:name>`` in a route: an integer in 1..MAX_ID, a row that can exist; else a 404."""
 
-    regex = r"[0-9]+"
+    regex = r"[0-9]+"  # ASCII digits only: int() also reads other scripts' digits
 
-    def to_python(self, value: str) -> int:
-        number = parse_id(value)
-        if number is None:
-            raise ValidationError()
-        return number
-
-    def to_url(self, value: Any) -> str:
-        return str(int(value))
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=1, max=MAX_ID)
 
 
 def id_from_query(name: str) -> int | None:
