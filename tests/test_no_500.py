@@ -10,7 +10,10 @@ from __future__ import annotations
 import html
 import io
 import re
+import uuid
+from typing import Any
 
+import jsonschema_rs
 import pytest
 from sqlalchemy import func, select
 
@@ -18,7 +21,7 @@ from app import create_app
 from app.accounts import services as accounts
 from app.extensions import limiter
 from app.links import services as link_services
-from app.models import Survey
+from app.models import Response, Survey
 from forms.loader import QuestionnaireError, load_text
 from tests.respondent import FORM_ANSWERS, SLUG, Respondent, csrf_token
 
@@ -311,3 +314,112 @@ def test_cli_refuses_costly_yaml_with_the_reason(runner, tmp_path):
     result = runner.invoke(args=["atlas", "load-questionnaire", str(bomb)])
     assert result.exit_code == 1
     assert "bomb.yaml, line 1: uses a YAML anchor or alias (& or *)" in result.output
+
+
+# -- 5. the JSON API and its description ------------------------------------------------------
+
+API = f"/api/v1/surveys/{SLUG}/submissions"
+
+
+def api_body(**changes: Any) -> dict[str, Any]:
+    """Return a submission the description allows and the server stores, with changes."""
+    body: dict[str, Any] = {
+        "submission_id": str(uuid.uuid4()),
+        "language": "en",
+        "consent": {"given": True, "version": "1"},
+        "answers": {
+            "residence": {"country": "UZ", "region": "UZ-TK", "city": "Tashkent"},
+            "citizenship": "UZ",
+            "sex": "male",
+            "age": 52,
+        },
+    }
+    for path, value in changes.items():
+        *parents, key = path.split(".")
+        target = body
+        for parent in parents:
+            target = target[parent]
+        if value is DELETE:
+            del target[key]
+        else:
+            target[key] = value
+    return body
+
+
+DELETE = object()
+
+
+@pytest.fixture
+def described(client) -> Any:
+    """Return a validator of the submission schema the API publishes."""
+    document = client.get("/api/v1/openapi.json").json
+    schema = document["components"]["schemas"]["Submission_kazakh_diaspora"]
+    return jsonschema_rs.validator_for(schema, validate_formats=True)
+
+
+FORBIDDEN = {
+    "second-citizenship-object": ({"answers.second_citizenship": {}}, "answers.second_citizenship"),
+    "second-citizenship-null": ({"answers.second_citizenship": None}, "answers.second_citizenship"),
+    "geo-booleans": ({"answers.residence.geo": [True, False]}, "answers.residence"),
+    "geo-strings": ({"answers.residence.geo": ["41.3", "69.2"]}, "answers.residence"),
+    "geo-three-numbers": ({"answers.residence.geo": [41.3, 69.2, 0]}, "answers.residence"),
+    "residence-extra-key": ({"answers.residence.street": "Navoi 1"}, "answers.residence"),
+    "residence-lat-lon": ({"answers.residence.lat": 41.3}, "answers.residence"),
+    "residence-lower-case": ({"answers.residence.country": "uz"}, "answers.residence"),
+    "residence-empty": ({"answers.residence": {}}, "answers.residence"),
+    "city-too-long": ({"answers.residence.city": "T" * 200 + " "}, "answers.residence"),
+    "consent-version-integer": ({"consent.version": 1}, "consent"),
+    "age-as-text": ({"answers.age": "52"}, "answers.age"),
+    "age-boolean": ({"answers.age": True}, "answers.age"),
+    "sex-empty": ({"answers.sex": ""}, "answers.sex"),
+    "citizenship-lower-case": ({"answers.citizenship": "uz"}, "answers.citizenship"),
+    "skills-twice": ({"answers.skills": ["it", "it"]}, "answers.skills"),
+    "skills-text": ({"answers.skills": "it"}, "answers.skills"),
+    "text-padded-past-its-limit": (
+        {"answers.occupation_detail": "x" * 200 + " "},
+        "answers.occupation_detail",
+    ),
+    "text-with-nul": ({"answers.occupation_detail": "a\x00b"}, "answers.occupation_detail"),
+    "email-with-space": ({"answers.contact_email": " name@example.org"}, "answers.contact_email"),
+    "submission-id-number": ({"submission_id": 12345678123456781234567812345678}, "submission_id"),
+    "submission-id-no-hyphens": ({"submission_id": uuid.uuid4().hex}, "submission_id"),
+    "language-empty": ({"language": ""}, "language"),
+    "language-null": ({"language": None}, "language"),
+}
+
+
+@pytest.mark.parametrize(("changes", "where"), FORBIDDEN.values(), ids=FORBIDDEN.keys())
+def test_bodies_the_description_forbids_are_refused(client, db, described, changes, where):
+    body = api_body(**changes)
+    assert not described.is_valid(body)
+    response = client.post(API, json=body)
+    assert response.status_code == 422, response.json
+    assert where in response.json["errors"], response.json
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_a_whole_number_written_with_a_decimal_point_is_a_whole_number(client, db, described):
+    # JSON has one number type: 52.0 is an integer to JSON Schema, so it is to the server.
+    body = api_body(**{"answers.age": 52.0, "answers.residence.geo": [41, 69]})
+    assert described.is_valid(body)
+    response = client.post(API, json=body)
+    assert response.status_code == 201, response.json
+    stored = db.session.scalar(select(Response))
+    assert stored.answers["age"] == 52 and isinstance(stored.answers["age"], int)
+    assert stored.answers["residence"]["geo"] == [41.0, 69.0]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("get", API, {"POST", "OPTIONS"}),
+        ("put", API, {"POST", "OPTIONS"}),
+        ("post", "/api/v1/openapi.json", {"GET", "HEAD", "OPTIONS"}),
+        ("delete", "/api/v1/places/regions", {"GET", "HEAD", "OPTIONS"}),
+        ("get", "/analyst/data/registry/1/contact", {"POST", "OPTIONS"}),
+    ],
+)
+def test_405_says_which_methods_are_allowed(client, method, path, allowed):
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == allowed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from typing import Any
 
@@ -22,10 +23,11 @@ from app.models import Survey
 from app.survey import services
 from forms import names
 from forms.types import Context
-from forms.validation import check_response
+from forms.validation import check_json_types, check_response
 from geo import places
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def _error(status: int, message: str, **extra: Any) -> Any:
@@ -68,29 +70,35 @@ def submit(slug: str) -> Any:
         return _error(400, _("The body is not valid JSON."))
     if not isinstance(body, dict):
         return _error(400, _("The body must be a JSON object."))
-    language = body.get("language") or questionnaire.default_language
-    if language not in questionnaire.languages:
+    language = body.get("language", questionnaire.default_language)
+    if not isinstance(language, str) or language not in questionnaire.languages:
         return _error(422, _("Unknown language."), errors={"language": [_("Unknown language.")]})
     set_language(language)
     if not services.is_accepting(survey, questionnaire):
         return _error(410, _("This survey is not taking answers now."))
     errors: dict[str, list[str]] = {}
     submission_id = body.get("submission_id")
-    try:
-        submission_id = str(uuid.UUID(str(submission_id)))
-    except ValueError:
+    # The description's "format: uuid": 36 characters with hyphens (uuid.UUID reads more).
+    if isinstance(submission_id, str) and UUID_RE.fullmatch(submission_id):
+        submission_id = str(uuid.UUID(submission_id))
+    else:
         errors["submission_id"] = [_("Send a UUID as the submission id.")]
     consent = body.get("consent")
     if not isinstance(consent, dict) or consent.get("given") is not True:
         errors["consent"] = [_("A response can only be stored with the respondent's consent.")]
-    elif str(consent.get("version")) != questionnaire.consent.version:
+    elif not isinstance(consent.get("version"), str):
+        errors["consent"] = [_("Send the consent version as a JSON string.")]
+    elif consent["version"] != questionnaire.consent.version:
         errors["consent"] = [_("The consent text has changed; show the current one.")]
     answers = body.get("answers")
     if not isinstance(answers, dict):
         errors["answers"] = [_("Send the answers as a JSON object.")]
         answers = {}
-    outcome = check_response(questionnaire, answers, Context(questionnaire, language, _))
-    errors.update({f"answers.{k}": v for k, v in outcome.errors.items()})
+    ctx = Context(questionnaire, language, _)
+    outcome = check_response(questionnaire, answers, ctx)
+    # A type the description forbids is the first thing to say about an answer.
+    wrong_types = check_json_types(questionnaire, answers, ctx)
+    errors.update({f"answers.{k}": v for k, v in {**outcome.errors, **wrong_types}.items()})
     if errors:
         return _error(422, _("Some answers need attention."), errors=errors)
     try:
