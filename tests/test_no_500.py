@@ -308,6 +308,17 @@ def test_admin_upload_of_costly_yaml_is_422_with_the_reason(as_admin, db, text, 
     assert db.session.scalar(select(func.count()).select_from(Survey)) == 1  # the bundled one
 
 
+def test_admin_upload_refusal_is_in_the_admins_language(as_admin):
+    page = as_admin.get("/admin/questionnaires?lang=ru")
+    response = as_admin.post(
+        "/admin/questionnaires?lang=ru",
+        data={"csrf_token": csrf_token(page.text), "file": (io.BytesIO(DEEP.encode()), "b.yaml")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "b.yaml, line 1: вложенность больше 64 уровней" in response.text
+
+
 def test_cli_refuses_costly_yaml_with_the_reason(runner, tmp_path):
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(BILLION_LAUGHS, encoding="utf-8")
@@ -423,3 +434,12 @@ def test_405_says_which_methods_are_allowed(client, method, path, allowed):
     response = getattr(client, method)(path)
     assert response.status_code == 405
     assert {m.strip() for m in response.headers["Allow"].split(",")} == allowed
+
+
+def test_api_type_errors_are_in_the_body_language(client):
+    body = api_body(**{"language": "ru", "answers.second_citizenship": None, "answers.age": "52"})
+    errors = client.post(API, json=body).json["errors"]
+    assert errors["answers.second_citizenship"] == [
+        "Не передавайте вопрос, на который нет ответа: null — не ответ."
+    ]
+    assert errors["answers.age"] == ["Отправьте этот ответ как число JSON."]
