@@ -15,6 +15,8 @@ GUNICORN_THREADS ?=
 BENCH_SIZES ?= 10000,100000,1000000
 # `make loadtest`: examples per fuzz test (four tests, so four times this many bodies).
 FUZZ_EXAMPLES ?= 750
+# `make loadtest`: schemathesis examples per API operation, against the API's own description.
+SCHEMA_EXAMPLES ?= 300
 
 .PHONY: run test setup setup-dev assets catalogs translations database chromium lint format serve bench loadtest clean
 
@@ -72,9 +74,10 @@ serve: setup database ## Serve the site under gunicorn on $(HOST):$(PORT) (produ
 bench: setup-dev ## Benchmarks on SQLite and PostgreSQL; writes bench/out/ and BENCHMARKS.md
 	BENCH_SIZES=$(BENCH_SIZES) $(BIN)/python -m bench.run
 
-loadtest: setup-dev ## Load and fault test under gunicorn, then a fuzz run (127.0.0.1 only)
+loadtest: setup-dev ## Load and fault test under gunicorn, then fuzz runs (127.0.0.1 only)
 	$(BIN)/python -m bench.loadtest
 	ATLAS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider tests/test_api_fuzz.py
+	SCHEMA_EXAMPLES=$(SCHEMA_EXAMPLES) $(BIN)/python -m bench.schema_check
 
 # Debian's Chromium drives the browser tests; no browser is downloaded.
 chromium:

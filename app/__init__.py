@@ -30,6 +30,7 @@ def create_app(
     configure(app, test_config)
     register_proxy(app)
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -115,6 +116,13 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     if not redis_url and not app.testing:
         app.logger.info("rate limits kept in this process's memory (set ATLAS_REDIS_URL to share)")
+
+
+def register_converters(app: Flask) -> None:
+    """Add ``<id:...>`` for routes that name a database row (before any route is added)."""
+    from app.ids import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
 
 
 def register_blueprints(app: Flask) -> None:

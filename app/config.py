@@ -75,6 +75,8 @@ RATELIMIT_HEADERS_ENABLED = True
 #: Opening distribution links (/l/<code>): per address, and per link whatever the address.
 RATELIMIT_LINK_ADDRESS = "30 per minute"
 RATELIMIT_LINK = "600 per minute"
+#: Place lookups of the location question's script (/api/v1/places/*), per address, all together.
+RATELIMIT_PLACES = "120 per minute"
 #: A consent form sent sooner than this after the page was served is refused (naive bots).
 MIN_FILL_SECONDS = 3
 #: Days a coordinator's invitation link stays valid.

@@ -26,6 +26,10 @@ LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 DERIVED_LANGUAGES: dict[str, tuple[str, Callable[[str], str]]] = {"kk-Latn": ("kk", to_latin)}
 #: The parts of a location answer that a role may point at.
 LOCATION_PARTS = ("country", "region", "city", "geo")
+#: How deep and how large a questionnaire file may be: the bundled one is 6 levels deep and
+#: holds some 3,600 values, and a file of the upload limit (512 KB) about 25,000.
+MAX_DEPTH = 64
+MAX_NODES = 100_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,64 @@ class QuestionnaireError(ValueError):
         return [p.format(gettext) for p in self.problems]
 
 
+class _Refused(yaml.YAMLError):
+    """A structure a questionnaire file may not have, found while it is parsed."""
+
+    def __init__(self, message: str, mark: Any, **params: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = f"line {mark.line + 1}" if mark else "file"
+        self.params = params
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors and aliases, with bounded depth and size.
+
+    An alias repeats a node without repeating its text: seven levels of nine aliases make a
+    few hundred bytes that stand for 4.8 million strings (the "billion laughs"), which every
+    later step (checking, JSON, hashing) walks in full. Nesting deeper than Python's stack
+    makes the composer, which recurses, fail with RecursionError. A questionnaire needs
+    neither, so both are refused while parsing, before anything is built.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(
+                N_("uses a YAML anchor or alias (& or *): write each part out in full"),
+                event.start_mark,
+            )
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _Refused(N_("has more than %(n)d values"), event.start_mark, n=MAX_NODES)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Refused(
+                N_("is nested more than %(n)d levels deep"), event.start_mark, n=MAX_DEPTH
+            )
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text as a questionnaire file may be written: no aliases, bounded size.
+
+    :raises yaml.YAMLError: for text that is not YAML, or is refused.
+    """
+    loader = _BoundedLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def load_path(path: str | Path) -> Questionnaire:
     """Read and check a questionnaire file.
 
@@ -76,7 +138,9 @@ def load_path(path: str | Path) -> Questionnaire:
 def load_text(text: str, filename: str = "<questionnaire>") -> Questionnaire:
     """Parse YAML text and check it as a questionnaire."""
     try:
-        document = yaml.safe_load(text)
+        document = parse_yaml(text)
+    except _Refused as exc:
+        raise QuestionnaireError([Problem(filename, exc.where, exc.message, exc.params)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "file"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from markupsafe import Markup, escape
 from wtforms import (
     Form,
+    FormField,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -36,7 +37,12 @@ from geo import places
 if TYPE_CHECKING:
     from forms.schema import Question, Questionnaire
 
-EMAIL_RE = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
+#: Also the ``pattern`` of the OpenAPI description, so written in syntax ECMA-262 reads alike.
+EMAIL_RE = re.compile(r"""^[^@\s<>"'\x00]{1,64}@[^@\s<>"'\x00]+\.[^@\s<>"'\x00]{2,}$""")
+#: A date as the API sends it (JSON Schema's ``format: date``); Python reads other forms too.
+ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: The parts a location answer sent to the API may have.
+LOCATION_KEYS = ("country", "region", "city", "geo")
 DEFAULT_MAX_LENGTH = {"text": 200, "long_text": 4000, "email": 254}
 #: Stored coordinates are rounded to this many decimals (about 1 km) before anything else.
 GEO_DECIMALS = 2
@@ -133,6 +139,16 @@ class QuestionType:
             raise Invalid(N_("Send text for this question."))
         return raw.strip()
 
+    def check_json(self, question: Question, value: Any, ctx: Context) -> None:
+        """Refuse a JSON answer of a type or form the API's OpenAPI description does not allow.
+
+        A page sends text for every field and leaves an unanswered one empty, and
+        :meth:`coerce` reads it leniently; an API client sends typed JSON, which must be
+        exactly what the description says (no ``{}`` for a text, no ``"52"`` for a number).
+        """
+        if not isinstance(value, str):
+            raise Invalid(N_("Send this answer as a JSON string."))
+
     def field(self, question: Question, ctx: Context) -> UnboundField | None:
         """Return the unbound WTForms field that asks the question."""
         return StringField(ctx.label(question.label), description=ctx.label(question.hint))
@@ -157,6 +173,12 @@ class TextType(QuestionType):
         if value is not None and "\x00" in value:
             raise Invalid(N_("This text contains characters that cannot be stored."))
         return value
+
+    def check_json(self, question, value, ctx):
+        super().check_json(question, value, ctx)
+        limit = question.max_length or DEFAULT_MAX_LENGTH.get(self.name, 200)
+        if len(value) > limit:  # spaces count: the description's maxLength counts them
+            raise Invalid(N_("Use at most %(n)d characters."), n=limit)
 
     def field(self, question, ctx):
         limit = question.max_length or DEFAULT_MAX_LENGTH.get(self.name, 200)
@@ -187,6 +209,11 @@ class EmailType(TextType):
         if value is not None and not EMAIL_RE.match(value):
             raise Invalid(N_("Enter an email address such as name@example.org."))
         return value
+
+    def check_json(self, question, value, ctx):
+        super().check_json(question, value, ctx)
+        if not EMAIL_RE.fullmatch(value):
+            raise Invalid(N_("Enter an email address such as name@example.org."))
 
     def field(self, question, ctx):
         return StringField(
@@ -232,6 +259,10 @@ class NumberType(QuestionType):
 
     wrong_message = N_("Enter a number.")
 
+    def check_json(self, question, value, ctx):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Invalid(N_("Send this answer as a JSON number."))
+
     def convert(self, text: str) -> float:
         value = float(text)
         if not math.isfinite(value) or len(text) > 30:
@@ -258,6 +289,12 @@ def _num(value: Any) -> str:
 class IntegerType(NumberType):
     name = "integer"
     wrong_message = N_("Enter a whole number.")
+
+    def coerce(self, question, raw, ctx):
+        # JSON has one number type: 52.0 is the whole number 52, as JSON Schema's "integer" says.
+        if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e15:
+            raw = int(raw)
+        return super().coerce(question, raw, ctx)
 
     def convert(self, text):
         if not re.fullmatch(r"[+-]?\d{1,15}", text):
@@ -300,6 +337,11 @@ class DateType(QuestionType):
             raise Invalid(N_("Enter a date as YYYY-MM-DD."))
         return day.isoformat()
 
+    def check_json(self, question, value, ctx):
+        super().check_json(question, value, ctx)
+        if not ISO_DATE_RE.fullmatch(value):  # fromisoformat also reads 20240131, 2024-W05-3
+            raise Invalid(N_("Enter a date as YYYY-MM-DD."))
+
     def field(self, question, ctx):
         return StringField(
             ctx.label(question.label),
@@ -322,6 +364,10 @@ class SelectOneType(QuestionType):
         if raw not in {code for code, _ in self.options(question, ctx)}:
             raise Invalid(N_("Choose one of the options."))
         return raw
+
+    def check_json(self, question, value, ctx):
+        if not isinstance(value, str) or value not in dict(self.options(question, ctx)):
+            raise Invalid(N_("Choose one of the options."))
 
     def field(self, question, ctx):
         kind = SelectField if question.appearance == "minimal" else RadioField
@@ -378,6 +424,14 @@ class SelectMultipleType(SelectOneType):
         # Store in the list's order, once each, whatever order the client sent.
         return [code for code in allowed if code in raw]
 
+    def check_json(self, question, value, ctx):
+        if (
+            not isinstance(value, list)
+            or not all(isinstance(v, str) for v in value)
+            or len(set(value)) != len(value)
+        ):
+            raise Invalid(N_("Send this answer as a list of option codes, each once."))
+
     def field(self, question, ctx):
         return MultiCheckboxField(
             ctx.label(question.label),
@@ -406,6 +460,10 @@ class CountryType(QuestionType):
             raise Invalid(N_("Choose a country from the list."))
         return value
 
+    def check_json(self, question, value, ctx):
+        if not isinstance(value, str) or value not in names.country_codes():
+            raise Invalid(N_("Choose a country from the list."))
+
     def field(self, question, ctx):
         return SelectField(
             ctx.label(question.label),
@@ -430,6 +488,23 @@ class LocationForm(Form):
     city = StringField(render_kw={"maxlength": 200, "autocomplete": "address-level2"})
     lat = HiddenField()
     lon = HiddenField()
+
+
+class LocationField(FormField):
+    """A location question: its parts in one field, whose messages are about the whole answer.
+
+    WTForms' ``FormField.errors`` is the enclosed form's error dict and cannot be set; a message
+    about the location ("Choose a country first.") belongs to the question, so it is kept as the
+    enclosed form's own error and read back, with any part's, as one list like other fields'.
+    """
+
+    @property
+    def errors(self) -> list[str]:
+        return [*self.form.form_errors, *(e for part in self.form for e in part.errors)]
+
+    @errors.setter
+    def errors(self, messages: list[str]) -> None:
+        self.form.form_errors = list(messages)
 
 
 class LocationType(QuestionType):
@@ -475,6 +550,32 @@ class LocationType(QuestionType):
             "geo": self.geo(raw),
         }
 
+    def check_json(self, question, value, ctx):
+        if not isinstance(value, Mapping):
+            raise Invalid(N_("Send the location as country, region and city."))
+        for key in value:
+            if key not in LOCATION_KEYS:
+                raise Invalid(N_("A location has no part called %(name)s."), name=str(key)[:40])
+        country = value.get("country")
+        if not isinstance(country, str) or country not in names.country_codes():
+            raise Invalid(N_("Choose a country from the list."))
+        if any(
+            value.get(k) is not None and not isinstance(value[k], str) for k in ("region", "city")
+        ):
+            raise Invalid(N_("Send the location as country, region and city."))
+        if len(value.get("city") or "") > 200:
+            raise Invalid(N_("Use at most %(n)d characters."), n=200)
+        geo = value.get("geo")
+        if geo is not None and not (
+            isinstance(geo, list)
+            and len(geo) == 2
+            and all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for v in geo
+            )
+        ):
+            raise Invalid(N_("Send the device location as two numbers: [latitude, longitude]."))
+
     def geo(self, raw: Mapping[str, Any]) -> list[float] | None:
         """Return ``[lat, lon]`` rounded to about 1 km, or None; bad values are dropped."""
         geo = raw.get("geo")
@@ -493,9 +594,7 @@ class LocationType(QuestionType):
         return [round(lat, GEO_DECIMALS), round(lon, GEO_DECIMALS)]
 
     def field(self, question, ctx):
-        from wtforms import FormField
-
-        return FormField(
+        return LocationField(
             LocationForm, ctx.label(question.label), description=ctx.label(question.hint)
         )
 

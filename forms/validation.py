@@ -119,6 +119,30 @@ def check_response(questionnaire: Questionnaire, raw: Mapping[str, Any], ctx: Co
     return outcome
 
 
+def check_json_types(
+    questionnaire: Questionnaire, raw: Mapping[str, Any], ctx: Context
+) -> dict[str, list[str]]:
+    """Return messages for the answers whose JSON type or form the API description forbids.
+
+    The JSON API checks this before :func:`check_response`, whose reading is as lenient as a
+    page needs (an empty field, text for a number). Every answer sent is checked, relevant or
+    not: the description knows nothing of relevance. Unknown names are left to
+    :func:`check_response`.
+    """
+    errors: dict[str, list[str]] = {}
+    for question in questionnaire.questions():
+        if not question.answers or question.name not in raw:
+            continue
+        value = raw[question.name]
+        try:
+            if value is None:
+                raise Invalid(N_("Leave out a question you do not answer: null is not an answer."))
+            QUESTION_TYPES[question.type].check_json(question, value, ctx)
+        except Invalid as exc:
+            errors[question.name] = [exc.text(ctx.gettext)]
+    return errors
+
+
 def drop_irrelevant(questionnaire: Questionnaire, values: Mapping[str, Any]) -> dict[str, Any]:
     """Return the answers without those whose page or question is no longer relevant."""
     kept: dict[str, Any] = {}

@@ -229,7 +229,7 @@ def region_name(code: str, locale: str = "en") -> str:
     return curated.get((code, "en"), subdivision.name)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=32)  # one per language offered; bounded whatever callers send
 def collator(locale: str) -> icu.Collator:
     """Return an ICU collator for a BCP 47 tag (or a Babel locale name).
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from app.accounts.models import ROLES, AuditEvent, LoginSession, Organisation, User
 from app.accounts.services import AccountError, create_user, hash_password, record
 from app.extensions import db
+from app.ids import MAX_ID
 from app.models import Response, Survey, SurveyVersion, utcnow
 from app.survey.services import latest_version, load_questionnaire_text
 from forms.i18n import N_
@@ -28,8 +29,6 @@ from forms.names import country_codes
 
 #: Organisation short names: the same rule as questionnaire slugs (they appear in URLs).
 ORG_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-#: The largest id or number a URL may name (PostgreSQL ``integer``); larger ones are not found.
-MAX_ID = 2**31 - 1
 #: Audit events per page.
 AUDIT_PAGE_SIZE = 50
 #: Uploaded file names are shown back to the admin; keep them short.

@@ -34,6 +34,7 @@ from app.accounts.services import AccountError
 from app.admin import services
 from app.extensions import db
 from app.i18n import ENDONYMS, current_language, resolve_language, set_language, text_direction
+from app.ids import parse_id
 from app.main.errors import handle_http_error
 from app.survey.services import questionnaire_of
 from forms.builder import build_page_form, prepare
@@ -88,14 +89,6 @@ def _organisation_choices() -> list[Any]:
     lang = current_language()
     pairs = [(str(org.id), org.display_name(lang)) for org in services.list_organisations()]
     return select_choices([("", "—"), *pairs])
-
-
-def _int_or_none(value: str | None) -> int | None:
-    """Return a form's id as a number, or None when it is not one the database can hold."""
-    if not value or not (value.isascii() and value.isdecimal()):
-        return None
-    number = int(value)
-    return number if number <= services.MAX_ID else None
 
 
 def _name_field(tag: str) -> str:
@@ -185,7 +178,7 @@ def create_user() -> Any:
         return _render_users(form, _("Check the form and send it again."), 422)
     try:
         user, password = services.invite_user(
-            form.email.data or "", form.role.data, _int_or_none(form.organisation.data)
+            form.email.data or "", form.role.data, parse_id(form.organisation.data)
         )
     except AccountError as exc:
         db.session.rollback()
@@ -213,14 +206,14 @@ def _render_user(user: Any, error: str | None = None, status: int = 200) -> Any:
     ), status
 
 
-@bp.route("/users/<int:user_id>")
+@bp.route("/users/<id:user_id>")
 @admin_only
 def user(user_id: int) -> Any:
     """Show a user, with their role and the buttons that change their account."""
     return _render_user(_user_or_404(user_id))
 
 
-@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@bp.route("/users/<id:user_id>/role", methods=["POST"])
 @admin_only
 def change_role(user_id: int) -> Any:
     """Give a user another role or organisation."""
@@ -230,9 +223,7 @@ def change_role(user_id: int) -> Any:
     if not form.validate():
         return _render_user(user, _("Check the form and send it again."), 422)
     try:
-        services.change_role(
-            current_user, user, form.role.data, _int_or_none(form.organisation.data)
-        )
+        services.change_role(current_user, user, form.role.data, parse_id(form.organisation.data))
     except AccountError as exc:
         db.session.rollback()
         return _render_user(user, _(str(exc)), 422)
@@ -240,7 +231,7 @@ def change_role(user_id: int) -> Any:
     return redirect(url_for("admin.user", user_id=user.id), 303)
 
 
-@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@bp.route("/users/<id:user_id>/deactivate", methods=["POST"])
 @admin_only
 def deactivate_user(user_id: int) -> Any:
     """Stop a user from signing in and end their sessions."""
@@ -256,7 +247,7 @@ def deactivate_user(user_id: int) -> Any:
     return redirect(url_for("admin.user", user_id=user.id), 303)
 
 
-@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@bp.route("/users/<id:user_id>/reactivate", methods=["POST"])
 @admin_only
 def reactivate_user(user_id: int) -> Any:
     """Let a deactivated user sign in again."""
@@ -268,7 +259,7 @@ def reactivate_user(user_id: int) -> Any:
     return redirect(url_for("admin.user", user_id=user.id), 303)
 
 
-@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@bp.route("/users/<id:user_id>/reset-password", methods=["POST"])
 @admin_only
 def reset_password(user_id: int) -> Any:
     """Give a user a new one-time password, shown once."""
@@ -311,7 +302,7 @@ def organisations() -> Any:
     ), (422 if error else 200)
 
 
-@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+@bp.route("/organisations/<id:organisation_id>", methods=["GET", "POST"])
 def organisation(organisation_id: int) -> Any:
     """Change an organisation's names, country and contact (admins and analysts)."""
     found = services.find_organisation(organisation_id)
@@ -536,7 +527,7 @@ def audit() -> Any:
     form.validate()
     wanted = services.AuditFilter(
         action=form.action.data or None,
-        user_id=_int_or_none(form.user.data),
+        user_id=parse_id(form.user.data),
         since=None if form.since.errors else form.since.data,
         until=None if form.until.errors else form.until.data,
     )

@@ -12,9 +12,13 @@ from typing import Any
 
 from forms import names
 from forms.schema import Question, Questionnaire
-from forms.types import DEFAULT_MAX_LENGTH, QUESTION_TYPES, IntegerType, YearType
+from forms.types import DEFAULT_MAX_LENGTH, EMAIL_RE, QUESTION_TYPES, IntegerType, YearType
 
 OPENAPI_VERSION = "3.1.0"
+#: Text the server stores: anything but NUL (U+0000), which no database keeps.
+STORABLE_TEXT = "^[^\\x00]*$"
+#: The largest whole number an integer question reads (15 digits), when it sets no bounds.
+LARGEST_INTEGER = 10**15 - 1
 ERROR_STATUSES = {
     "400": "The body is not a JSON object.",
     "404": "No such survey.",
@@ -43,7 +47,7 @@ def answer_schema(questionnaire: Questionnaire, question: Question) -> dict[str,
             "properties": {
                 "country": {"type": "string", "enum": sorted(names.country_codes())},
                 "region": {"type": ["string", "null"], "description": "ISO 3166-2 code"},
-                "city": {"type": ["string", "null"], "maxLength": 200},
+                "city": {"type": ["string", "null"], "maxLength": 200, "pattern": STORABLE_TEXT},
                 "geo": {
                     "type": ["array", "null"],
                     "description": "[latitude, longitude]; stored rounded to 2 decimals",
@@ -65,6 +69,9 @@ def answer_schema(questionnaire: Questionnaire, question: Question) -> dict[str,
         low, high = kind.bounds(question)  # type: ignore[attr-defined]
         if isinstance(kind, YearType):
             low, high = low or 1900, high or dt.date.today().year
+        elif isinstance(kind, IntegerType):
+            low = -LARGEST_INTEGER if low is None else low
+            high = LARGEST_INTEGER if high is None else high
         if low is not None:
             schema["minimum"] = low
         if high is not None:
@@ -73,9 +80,11 @@ def answer_schema(questionnaire: Questionnaire, question: Question) -> dict[str,
     schema = {
         "type": "string",
         "maxLength": question.max_length or DEFAULT_MAX_LENGTH.get(question.type, 200),
+        "pattern": STORABLE_TEXT,
     }
     if question.type == "email":
         schema["format"] = "email"
+        schema["pattern"] = EMAIL_RE.pattern  # what the server accepts: no quotes, no < >
     return schema
 
 
@@ -199,8 +208,13 @@ def openapi_document(questionnaires: list[Questionnaire], base_url: str) -> dict
             "operationId": "regions",
             "summary": "List a country's regions in a language",
             "parameters": [
-                {"name": "country", "in": "query", "required": True, "schema": {"type": "string"}},
-                {"name": "lang", "in": "query", "schema": {"type": "string"}},
+                {"name": "country", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "lang",
+                    "in": "query",
+                    "description": "A language the site offers; any other gets the page language.",
+                    "schema": {"type": "string"},
+                },
             ],
             "responses": {
                 "200": {
@@ -211,6 +225,7 @@ def openapi_document(questionnaires: list[Questionnaire], base_url: str) -> dict
                                 "type": "object",
                                 "properties": {
                                     "country": {"type": "string"},
+                                    "lang": {"type": "string", "description": "Names' language"},
                                     "regions": {
                                         "type": "array",
                                         "items": {
@@ -225,7 +240,13 @@ def openapi_document(questionnaires: list[Questionnaire], base_url: str) -> dict
                             }
                         }
                     },
-                }
+                },
+                "429": {
+                    "description": "Too many place lookups from this address; retry later.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
             },
         }
     }

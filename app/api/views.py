@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from typing import Any
 
@@ -17,16 +18,17 @@ from sqlalchemy import select
 
 from app.api.openapi import openapi_document
 from app.extensions import db, limiter
-from app.i18n import set_language
+from app.i18n import resolve_language, set_language
 from app.models import Survey
 from app.sources import client_source
 from app.survey import services
 from forms import names
 from forms.types import Context
-from forms.validation import check_response
+from forms.validation import check_json_types, check_response
 from geo import places
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def _error(status: int, message: str, **extra: Any) -> Any:
@@ -69,29 +71,35 @@ def submit(slug: str) -> Any:
         return _error(400, _("The body is not valid JSON."))
     if not isinstance(body, dict):
         return _error(400, _("The body must be a JSON object."))
-    language = body.get("language") or questionnaire.default_language
-    if language not in questionnaire.languages:
+    language = body.get("language", questionnaire.default_language)
+    if not isinstance(language, str) or language not in questionnaire.languages:
         return _error(422, _("Unknown language."), errors={"language": [_("Unknown language.")]})
     set_language(language)
     if not services.is_accepting(survey, questionnaire):
         return _error(410, _("This survey is not taking answers now."))
     errors: dict[str, list[str]] = {}
     submission_id = body.get("submission_id")
-    try:
-        submission_id = str(uuid.UUID(str(submission_id)))
-    except ValueError:
+    # The description's "format: uuid": 36 characters with hyphens (uuid.UUID reads more).
+    if isinstance(submission_id, str) and UUID_RE.fullmatch(submission_id):
+        submission_id = str(uuid.UUID(submission_id))
+    else:
         errors["submission_id"] = [_("Send a UUID as the submission id.")]
     consent = body.get("consent")
     if not isinstance(consent, dict) or consent.get("given") is not True:
         errors["consent"] = [_("A response can only be stored with the respondent's consent.")]
-    elif str(consent.get("version")) != questionnaire.consent.version:
+    elif not isinstance(consent.get("version"), str):
+        errors["consent"] = [_("Send the consent version as a JSON string.")]
+    elif consent["version"] != questionnaire.consent.version:
         errors["consent"] = [_("The consent text has changed; show the current one.")]
     answers = body.get("answers")
     if not isinstance(answers, dict):
         errors["answers"] = [_("Send the answers as a JSON object.")]
         answers = {}
-    outcome = check_response(questionnaire, answers, Context(questionnaire, language, _))
-    errors.update({f"answers.{k}": v for k, v in outcome.errors.items()})
+    ctx = Context(questionnaire, language, _)
+    outcome = check_response(questionnaire, answers, ctx)
+    # A type the description forbids is the first thing to say about an answer.
+    wrong_types = check_json_types(questionnaire, answers, ctx)
+    errors.update({f"answers.{k}": v for k, v in {**outcome.errors, **wrong_types}.items()})
     if errors:
         return _error(422, _("Some answers need attention."), errors=errors)
     try:
@@ -130,29 +138,51 @@ def openapi() -> Any:
     return jsonify(openapi_document(questionnaires, current_app.config["BASE_URL"]))
 
 
+def _places_limit() -> str:
+    return current_app.config["RATELIMIT_PLACES"]
+
+
+#: One budget per address for every place lookup (the page script asks a few per country).
+places_limit = limiter.shared_limit(_places_limit, scope="places")
+
+
+def _places_language() -> str:
+    """Return the language to name places in: ``lang`` when the site offers it, else the one
+    any page would be shown in. Only offered languages reach ICU and the per-language caches."""
+    return resolve_language(
+        current_app.config["LANGUAGES"],
+        current_app.config["DEFAULT_LANGUAGE"],
+        request.args.get("lang"),
+    )
+
+
 @bp.route("/places/regions")
+@places_limit
 def regions() -> Any:
     """List the regions of a country in a language, for the location question's script."""
     country = (request.args.get("country") or "").upper()[:2]
-    lang = request.args.get("lang") or current_app.config["DEFAULT_LANGUAGE"]
+    lang = _places_language()
     if country not in names.country_codes():
-        return jsonify(country=country, regions=[])
+        return jsonify(country=country, lang=lang, regions=[])
     return jsonify(
         country=country,
-        regions=[{"code": c, "name": n} for c, n in names.region_choices(country, lang[:16])],
+        lang=lang,
+        regions=[{"code": c, "name": n} for c, n in names.region_choices(country, lang)],
     )
 
 
 @bp.route("/places/cities")
+@places_limit
 def cities() -> Any:
     """List city names of a region (or country) for the city field's suggestions."""
     country = (request.args.get("country") or "")[:2]
     region = request.args.get("region") or None
-    lang = (request.args.get("lang") or current_app.config["DEFAULT_LANGUAGE"])[:16]
-    return jsonify(cities=services.city_suggestions(country, region, lang))
+    lang = _places_language()
+    return jsonify(lang=lang, cities=services.city_suggestions(country, region, lang))
 
 
 @bp.route("/places/nearest")
+@places_limit
 def nearest() -> Any:
     """Name the nearest listed place to rounded device coordinates (offline, no map service)."""
     try:

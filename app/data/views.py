@@ -26,6 +26,7 @@ from app.accounts.services import record
 from app.data import exports, registry
 from app.extensions import db
 from app.i18n import ENDONYMS, current_language
+from app.ids import MAX_ID
 from app.models import Survey
 from app.privacy import published_policy
 from forms import names
@@ -83,8 +84,21 @@ class ExportForm(FlaskForm):
     since = DateField(_l("Submitted from"), validators=[Optional()])
     until = DateField(_l("Submitted until"), validators=[Optional()])
     country = SelectField(_l("Country of residence"), validate_choice=False)
-    version = IntegerField(_l("Questionnaire version"), validators=[Optional(), NumberRange(1)])
-    link = IntegerField(_l("Distribution link number"), validators=[Optional(), NumberRange(1)])
+    # A number no row can have names nothing (and SQLite cannot even compare it): say so here.
+    version = IntegerField(
+        _l("Questionnaire version"),
+        validators=[
+            Optional(),
+            NumberRange(1, MAX_ID, _l("No version of the questionnaire has this number.")),
+        ],
+    )
+    link = IntegerField(
+        _l("Distribution link number"),
+        validators=[
+            Optional(),
+            NumberRange(1, MAX_ID, _l("No distribution link has this number.")),
+        ],
+    )
 
 
 def _export_form() -> ExportForm:
@@ -243,7 +257,7 @@ def registry_page() -> Any:
     )
 
 
-@bp.route("/registry/<int:response_id>/contact", methods=["POST"])
+@bp.route("/registry/<id:response_id>/contact", methods=["POST"])
 def registry_contact(response_id: int) -> Any:
     """Show one specialist's e-mail address (an explicit, audited action)."""
     shown = registry.show_contact(response_id, current_language())

@@ -32,6 +32,7 @@ from app.accounts import services as accounts
 from app.accounts.models import Organisation
 from app.extensions import db, limiter
 from app.i18n import ENDONYMS, current_language, resolve_language, set_language
+from app.ids import find_row, id_from_query, parse_id
 from app.links import services
 from app.links.models import DistributionLink
 from app.models import Survey
@@ -252,7 +253,7 @@ def accept_invitation(token: str) -> Any:
 @bp.route("/")
 def index() -> Any:
     """List the links the user may see, with their state and address."""
-    organisation_id = request.args.get("org", type=int)
+    organisation_id = id_from_query("org")
     links = services.links_for(current_user, organisation_id)
     lang = current_language()
     rows = [
@@ -299,9 +300,9 @@ def create() -> Any:
         organisation = (
             current_user.organisation
             if coordinator
-            else db.session.get(Organisation, form.organisation.data)
+            else find_row(Organisation, form.organisation.data)
         )
-        survey = db.session.get(Survey, form.survey.data)
+        survey = find_row(Survey, form.survey.data)
         if organisation is None or survey is None:
             error = _("Choose an organisation and a questionnaire from the lists.")
         else:
@@ -331,7 +332,7 @@ def create() -> Any:
     return render_template("links/new.html", form=form, error=error), status
 
 
-@bp.route("/<int:link_id>")
+@bp.route("/<id:link_id>")
 def detail(link_id: int) -> Any:
     """Show a link's address, QR code, poster and figures (every count at k or hidden)."""
     link = _own_link(link_id)
@@ -371,7 +372,7 @@ def detail(link_id: int) -> Any:
     )
 
 
-@bp.route("/<int:link_id>/qr.<kind>")
+@bp.route("/<id:link_id>/qr.<kind>")
 def qr(link_id: int, kind: str) -> Response:
     """Download the link's QR code as SVG or PNG."""
     link = _own_link(link_id)
@@ -383,7 +384,7 @@ def qr(link_id: int, kind: str) -> Response:
     return response
 
 
-@bp.route("/<int:link_id>/poster")
+@bp.route("/<id:link_id>/poster")
 def poster(link_id: int) -> Any:
     """Show a printable A4 poster in one of the questionnaire's languages."""
     link = _own_link(link_id)
@@ -407,7 +408,7 @@ def poster(link_id: int) -> Any:
     )
 
 
-@bp.route("/<int:link_id>/status", methods=["POST"])
+@bp.route("/<id:link_id>/status", methods=["POST"])
 def change_status(link_id: int) -> Any:
     """Pause, resume or revoke a link."""
     link = _own_link(link_id)
@@ -433,7 +434,7 @@ def compare() -> Any:
     lang = current_language()
     policy = analyst_policy()
     k = policy.k
-    organisation_id = request.args.get("org", type=int)
+    organisation_id = id_from_query("org")
     comparison = services.compare_links(services.links_for(current_user, organisation_id), policy)
     table = comparison.table
     rows = []
@@ -479,11 +480,11 @@ def invitations() -> Any:
     form = InvitationForm()
     form.organisation.choices = _organisation_choices(lang)
     if request.method == "GET":  # the organisations page may link here for one organisation
-        form.organisation.data = request.args.get("org", type=int)
+        form.organisation.data = parse_id(request.args.get("org"))
     error = None
     created_url = None
     if form.validate_on_submit():
-        organisation = db.session.get(Organisation, form.organisation.data)
+        organisation = find_row(Organisation, form.organisation.data)
         if organisation is None:
             error = _("Choose an organisation from the list.")
         else:

@@ -30,9 +30,12 @@ def handle_http_error(error: HTTPException) -> Any:
     """Render an HTTP error in the visitor's language, or as JSON for the API."""
     code = error.code or 500
     title, message = _messages().get(code, (error.name, error.description or ""))
+    # The exception's own headers (Allow on a 405, WWW-Authenticate, Retry-After) belong to
+    # the answer whatever its body.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     if request.path.startswith("/api/"):
-        return jsonify(error=title, message=message, status=code), code
-    return render_template("error.html", code=code, title=title, message=message), code
+        return jsonify(error=title, message=message, status=code), code, headers
+    return render_template("error.html", code=code, title=title, message=message), code, headers
 
 
 def handle_unexpected(error: Exception) -> Any:
