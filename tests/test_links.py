@@ -118,6 +118,7 @@ def test_coordinator_creates_a_link_for_their_own_organisation(client, db, orgs)
         ("language", "xx"),
         ("country", "ZZ"),
         ("response_cap", "0"),
+        ("response_cap", "3"),  # below k: the link's state would count its respondents
         ("response_cap", "many"),
         ("opens_on", "not a date"),
     ],
@@ -188,7 +189,7 @@ def test_unknown_codes_get_the_same_localised_404(client, db, orgs):
         ({"status": "revoked"}, "no longer in use"),
         ({"closes_on": -1}, "has closed"),
         ({"opens_on": 1}, "not open yet"),
-        ({"response_cap": 1, "responses": 1}, "all the responses"),
+        ({"response_cap": 10, "responses": 10}, "all the responses"),
     ],
 )
 def test_links_that_take_no_responses_say_why_in_the_respondents_language(
@@ -235,7 +236,8 @@ def test_revoked_link_at_submission_keeps_the_draft_and_says_so(client, db, orgs
 
 
 def test_full_link_at_submission_keeps_the_second_draft(client, app, db, orgs):
-    link = new_link(db, orgs[0], response_cap=1)
+    link = new_link(db, orgs[0], response_cap=10)
+    seed_completions(db, link, 9)
     first = visit_link(client, link)
     first.answer_all()
     other = app.test_client()
@@ -244,7 +246,7 @@ def test_full_link_at_submission_keeps_the_second_draft(client, app, db, orgs):
     assert first.submit().status_code == 303
     response = second.submit()
     assert response.status_code == 410
-    assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 10
     assert survey_services.find_draft(second.token).answers
 
 

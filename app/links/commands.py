@@ -30,7 +30,7 @@ def create_link(org_slug: str, survey_slug: str, lang: str | None, label: str | 
     try:
         link = services.create_link(survey, organisation, label or org_slug, language=lang)
     except services.LinkError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(str(exc) % exc.params) from exc
     accounts.record(
         "link_created",
         target=f"link:{link.id}",

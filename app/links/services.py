@@ -24,6 +24,7 @@ from app.extensions import db
 from app.links.models import LINK_STATUSES, DistributionLink, Invitation, LinkDay
 from app.main.security import sha256
 from app.models import Draft, Response, Survey, utcnow
+from app.privacy import published_policy
 from app.survey.services import latest_version, questionnaire_of
 from forms.i18n import N_
 from forms.names import country_codes
@@ -38,7 +39,14 @@ LABEL_LENGTH = 200
 
 
 class LinkError(ValueError):
-    """A request about links or invitations that cannot be met; the message is a msgid."""
+    """A request about links or invitations that cannot be met; the message is a msgid.
+
+    ``params`` fill its placeholders: show it as ``_(str(error), **error.params)``.
+    """
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        super().__init__(msgid)
+        self.params = params
 
 
 def today() -> date:
@@ -64,7 +72,8 @@ def create_link(
     """Create an active link with a fresh unguessable code.
 
     :raises LinkError: an empty label, a language the questionnaire does not offer, an unknown
-        country, a closing day before the opening day, or a cap below 1.
+        country, a closing day before the opening day, or a cap below the published k (the
+        link's state, "full", also shown to respondents, would tell how many answered).
     """
     label = (label or "").strip()
     if not label or len(label) > LABEL_LENGTH:
@@ -79,8 +88,15 @@ def create_link(
         raise LinkError(N_("Choose a country from the list."))
     if opens_on and closes_on and closes_on < opens_on:
         raise LinkError(N_("The closing day comes before the opening day."))
-    if response_cap is not None and response_cap < 1:
-        raise LinkError(N_("The response cap must be at least 1."))
+    k = published_policy().k
+    if response_cap is not None and response_cap < k:
+        raise LinkError(
+            N_(
+                "A response cap must be at least %(k)d: a smaller one would tell how many "
+                "people answered."
+            ),
+            k=k,
+        )
     link = DistributionLink(
         code=secrets.token_urlsafe(CODE_BYTES),
         organisation_id=organisation.id,

@@ -234,7 +234,7 @@ def accept_invitation(token: str) -> Any:
             try:
                 user = services.accept_invitation(token, password)
             except (services.LinkError, accounts.AccountError) as exc:
-                error = _(str(exc))
+                error = _(str(exc), **getattr(exc, "params", {}))
             else:
                 accounts.record("invitation_accepted", target=f"user:{user.id}", user=user)
                 return render_template("links/accepted.html", email=user.email)
@@ -320,7 +320,7 @@ def create() -> Any:
                 )
             except services.LinkError as exc:
                 db.session.rollback()
-                error = _(str(exc))
+                error = _(str(exc), **exc.params)
             else:
                 accounts.record(
                     "link_created",
@@ -421,7 +421,7 @@ def change_status(link_id: int) -> Any:
         services.set_status(link, statuses[action])
     except services.LinkError as exc:
         db.session.rollback()
-        flash(_(str(exc)))
+        flash(_(str(exc), **exc.params))
     else:
         accounts.record(f"link_{action}", target=f"link:{link.id}")
     return redirect(url_for("links.detail", link_id=link.id), 303)
@@ -494,7 +494,7 @@ def invitations() -> Any:
                 )
             except services.LinkError as exc:
                 db.session.rollback()
-                error = _(str(exc))
+                error = _(str(exc), **exc.params)
             else:
                 accounts.record(
                     "invitation_created",

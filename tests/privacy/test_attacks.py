@@ -255,3 +255,16 @@ def test_the_resume_link_does_not_show_the_receipt_again(client):
     assert later.status_code == 200
     assert receipt not in later.text
     assert "/withdraw" in later.text
+
+
+# -- 7. a link's response cap as a counter ---------------------------------------------------
+
+
+def test_a_coordinator_cannot_count_respondents_with_a_small_response_cap(app, client, db):
+    # A cap of 2 would turn the link's state ("Full", also shown to respondents) into a count.
+    org = accounts.create_organisation("assoc", {"en": "An association"}, "KZ")
+    survey = db.session.scalar(select(Survey).filter_by(slug=SLUG))
+    with pytest.raises(links.LinkError):
+        links.create_link(survey, org, "Tiny", response_cap=2)
+    db.session.rollback()
+    assert links.create_link(survey, org, "Fine", response_cap=10).response_cap == 10
