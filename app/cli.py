@@ -30,7 +30,7 @@ def atlas() -> None:
 @with_appcontext
 def load_questionnaire(paths: tuple[Path, ...]) -> None:
     """Load questionnaire files (or every bundled one); a changed file becomes a new version."""
-    from app.survey.services import load_questionnaire_file
+    from app.questionnaires import load_file as load_questionnaire_file
 
     if not paths:
         paths = (ROOT / current_app.config["BUNDLED_QUESTIONNAIRES"],)

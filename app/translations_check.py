@@ -126,7 +126,8 @@ def unreviewed_languages(q: Questionnaire) -> set[str]:
 def _questionnaires(echo: Callable[[str], None]) -> tuple[list[tuple[str, Questionnaire]], bool]:
     """Load the bundled files and the published versions; return them and whether all loaded."""
     from app.models import Survey
-    from app.survey.services import latest_version, questionnaire_of
+    from app.questionnaires import latest as latest_version
+    from app.questionnaires import questionnaire_of
 
     found: list[tuple[str, Questionnaire]] = []
     ok = True

@@ -167,15 +167,14 @@ def create_drafts(url: str, n: int, answers: dict[str, Any]) -> list[str]:
 
 def checked_answers(url: str, raw: dict[str, Any]) -> dict[str, Any]:
     """Return ``raw`` as the questionnaire stores it (what a finished draft holds)."""
-    from app import create_app
-    from app.survey import services
+    from app import create_app, questionnaires
     from forms.types import Context
     from forms.validation import check_response
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True})
     with app.app_context():
-        survey = services.find_survey("kazakh-diaspora")
-        questionnaire = services.questionnaire_of(services.latest_version(survey))
+        survey = questionnaires.find("kazakh-diaspora")
+        questionnaire = questionnaires.questionnaire_of(questionnaires.latest(survey))
         outcome = check_response(questionnaire, raw, Context(questionnaire, "kk"))
         assert outcome.ok, outcome.errors
         from app.extensions import db

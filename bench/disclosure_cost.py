@@ -66,8 +66,11 @@ def pages():
     password = "bench " + uuid.uuid4().hex
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
-        from app.survey.services import load_questionnaire_file
-        load_questionnaire_file(ROOT / "forms" / "questionnaires" / "kazakh-diaspora.yaml")
+        try:
+            from app.questionnaires import load_file
+        except ImportError:  # the code before issue 11
+            from app.survey.services import load_questionnaire_file as load_file
+        load_file(ROOT / "forms" / "questionnaires" / "kazakh-diaspora.yaml")
         insert_synthetic(rows, "kazakh-diaspora", seed=3)
         accounts.create_user("bench@example.org", password, "analyst")
         db.session.remove()

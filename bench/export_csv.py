@@ -67,7 +67,7 @@ def prepare_database(path: Path, n: int, seed: int) -> str:
 
     from app import create_app
     from app.extensions import db
-    from app.survey.services import load_questionnaire_file
+    from app.questionnaires import load_file as load_questionnaire_file
 
     url = f"sqlite:///{path}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True})
@@ -146,7 +146,7 @@ def run_atlas(url: str, out: Path) -> None:
     """Export with the app's streaming CSV writer."""
     from app import create_app
     from app.data import exports
-    from app.survey.services import find_survey
+    from app.questionnaires import find as find_survey
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True})
     with app.app_context():

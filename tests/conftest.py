@@ -98,9 +98,9 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     with app.app_context():
         limiter.reset()  # counters live in the process's memory: start every test from zero
         _clear()
-        from app.survey.services import load_questionnaire_file
+        from app.questionnaires import load_file
 
-        load_questionnaire_file(BUNDLED)
+        load_file(BUNDLED)
     yield app
     with app.app_context():
         _db.session.remove()

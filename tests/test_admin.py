@@ -458,7 +458,7 @@ def test_hostile_file_names_and_titles_are_escaped(as_admin, db):
 def test_preview_shows_every_page_in_every_language_and_stores_nothing(as_admin, db):
     survey = db.session.scalar(select(Survey).filter_by(slug=SLUG))
     version = survey.versions[-1]
-    from app.survey.services import questionnaire_of
+    from app.questionnaires import questionnaire_of
 
     questionnaire = questionnaire_of(version)
     for lang in questionnaire.languages:

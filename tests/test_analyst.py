@@ -13,13 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from app import questionnaires
 from app.accounts import services as accounts
 from app.accounts.models import AuditEvent, User
 from app.analyst import services
 from app.analyst.data import COLUMNS, responses_frame
 from app.extensions import db
 from app.models import Response
-from app.survey.services import find_survey, latest_version, questionnaire_of, record_submission
+from app.questionnaires import questionnaire_of
+from app.responses import record_submission
 from geo.synthetic import HOSTILE_STRINGS
 from tests.test_accounts import PASSWORD, sign_in
 
@@ -60,7 +62,7 @@ def answers_for(country: str, **extra: Any) -> dict[str, Any]:
 
 def submit(answers: dict[str, Any], language: str = "kk", link_id: int | None = None) -> None:
     """Store a response the way the survey does."""
-    version = latest_version(find_survey(SLUG))
+    version = questionnaires.latest(questionnaires.find(SLUG))
     record_submission(
         version,
         str(uuid.uuid4()),
@@ -419,7 +421,7 @@ def test_generate_synthetic_follows_the_questionnaire(runner, db):
     result = runner.invoke(args=["atlas", "generate-synthetic", "400", "--seed", "3"])
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(func.count()).select_from(Response)) == 400
-    questionnaire = questionnaire_of(latest_version(find_survey(SLUG)))
+    questionnaire = questionnaire_of(questionnaires.latest(questionnaires.find(SLUG)))
     choices = {
         q.name: {c.name for c in questionnaire.choice_list(q)}
         for q in questionnaire.questions()
@@ -457,12 +459,12 @@ def test_link_labels_come_from_the_links_table_when_there_is_one(client, users):
 
 
 def test_pages_follow_new_and_withdrawn_responses(client, users):
-    from app.survey.services import withdraw
+    from app.responses import withdraw
 
     seed("RU", 6)
     as_role(client, "analyst")
     assert shows_about(table_row(client.get("/analyst/?lang=en").text, "Russia"), 6)
-    version = latest_version(find_survey(SLUG))
+    version = questionnaires.latest(questionnaires.find(SLUG))
     receipts = [
         record_submission(
             version, str(uuid.uuid4()), answers_for("RU"), language="kk", consent_version="1",

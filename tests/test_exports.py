@@ -17,12 +17,12 @@ import pyogrio
 import pytest
 from sqlalchemy import select
 
+from app import questionnaires, responses
 from app.accounts import services as accounts
 from app.accounts.models import AuditEvent
 from app.data import exports
 from app.data.commands import export_command
 from app.models import Response, Survey
-from app.survey import services
 from tests.respondent import SLUG, csrf_token
 
 PASSWORD = "a long enough password"
@@ -62,8 +62,8 @@ BASE: dict[str, Any] = {
 def store(db, changes: dict[str, Any] | None = None, **columns: Any) -> tuple[int, str]:
     """Store a response through the real service; return its id and receipt code."""
     answers = {**BASE, **(changes or {})}
-    version = services.latest_version(services.find_survey(SLUG))
-    stored = services.record_submission(
+    version = questionnaires.latest(questionnaires.find(SLUG))
+    stored = responses.record_submission(
         version,
         str(uuid.uuid4()),
         answers,
@@ -325,7 +325,7 @@ def test_geopackage_has_country_and_region_layers(client, db, places, tmp_path):
 
 
 def _bulk(db, n: int, text: str) -> None:
-    version = services.latest_version(services.find_survey(SLUG))
+    version = questionnaires.latest(questionnaires.find(SLUG))
     now = dt.datetime.now(dt.UTC)
     answers = {**BASE, "experience": text}
     db.session.add_all(
@@ -347,7 +347,7 @@ def _bulk(db, n: int, text: str) -> None:
 
 
 def _peak_while_exporting(db) -> tuple[int, int]:
-    survey = services.find_survey(SLUG)
+    survey = questionnaires.find(SLUG)
     request = exports.prepare(survey, "csv", "en", False, exports.ExportFilters())
     written = 0
     tracemalloc.start()

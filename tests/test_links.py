@@ -12,7 +12,7 @@ import pytest
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select
 
-from app import create_app
+from app import create_app, questionnaires, responses
 from app.accounts import services as accounts
 from app.accounts.models import User
 from app.extensions import limiter
@@ -48,10 +48,10 @@ def new_link(db, org, **options) -> DistributionLink:
 
 def seed_completions(db, link: DistributionLink, n: int, country: str = "CN", lang: str = "kk"):
     """Store ``n`` responses that came through ``link``, each from its own draft."""
-    version = survey_services.latest_version(survey(db))
+    version = questionnaires.latest(survey(db))
     for _ in range(n):
         draft, _token = survey_services.start_draft(version, lang, "1", link_id=link.id)
-        survey_services.record_submission(
+        responses.record_submission(
             version,
             draft.submission_id,
             {"residence": {"country": country}},
@@ -65,7 +65,7 @@ def seed_completions(db, link: DistributionLink, n: int, country: str = "CN", la
 
 
 def seed_drafts(db, link: DistributionLink, n: int) -> None:
-    version = survey_services.latest_version(survey(db))
+    version = questionnaires.latest(survey(db))
     for _ in range(n):
         survey_services.start_draft(version, "kk", "1", link_id=link.id)
 
@@ -458,7 +458,7 @@ def test_qr_codes_and_posters(client, db, orgs):
     png = client.get(f"/links/{link.id}/qr.png")
     assert png.mimetype == "image/png" and png.data.startswith(b"\x89PNG")
     assert client.get(f"/links/{link.id}/qr.gif").status_code == 404
-    questionnaire = survey_services.questionnaire_of(survey_services.latest_version(survey(db)))
+    questionnaire = questionnaires.questionnaire_of(questionnaires.latest(survey(db)))
     for lang in questionnaire.languages:
         poster = client.get(f"/links/{link.id}/poster?lang={lang}")
         assert poster.status_code == 200

@@ -8,6 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from app import questionnaires, responses
 from app.accounts.models import AuditEvent
 from app.data.commands import apply_retention_command
 from app.models import Draft, Response
@@ -146,7 +147,7 @@ def test_withdrawal_removes_a_specialist_at_once(client, db, people):
     sign_in_as(client, db, "analyst")
     rid, receipt = people["consenter"]
     token = csrf_token(search(client).text)
-    assert services.withdraw(receipt)
+    assert responses.withdraw(receipt)
     assert entries(search(client).text) == []
     assert db.session.get(Response, rid) is None
     response = client.post(f"/analyst/data/registry/{rid}/contact", data={"csrf_token": token})
@@ -177,7 +178,7 @@ def _age(db, response_id: int, days: int) -> None:
 
 
 def _draft(db, days: int, submitted: bool = False) -> int:
-    version = services.latest_version(services.find_survey("kazakh-diaspora"))
+    version = questionnaires.latest(questionnaires.find("kazakh-diaspora"))
     draft, _token = services.start_draft(version, "kk", "1")
     services.save_page(draft, {"proposals": "half-written"}, {}, 2)
     if submitted:

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event, func, select
 
+from app import responses
 from app.models import Response, SurveyVersion, WithdrawnSubmission
-from app.survey import services
 
 
 def submit(version, submission_id, answers):
-    return services.record_submission(
+    return responses.record_submission(
         version,
         submission_id,
         answers,
@@ -56,11 +56,11 @@ def test_withdrawn_ids_are_refused_for_good(db):
     version = db.session.scalar(select(SurveyVersion))
     submission_id = str(uuid.uuid4())
     receipt = submit(version, submission_id, ANSWERS).receipt
-    assert services.withdraw(receipt)
+    assert responses.withdraw(receipt)
     assert db.session.get(WithdrawnSubmission, submission_id) is not None
-    with pytest.raises(services.SubmissionWithdrawn):
+    with pytest.raises(responses.SubmissionWithdrawn):
         submit(version, submission_id, ANSWERS)
-    assert not services.withdraw(receipt)  # a second withdrawal finds nothing
+    assert not responses.withdraw(receipt)  # a second withdrawal finds nothing
 
 
 def test_receipts_are_128_bits_and_stored_only_hashed(db):
@@ -69,4 +69,4 @@ def test_receipts_are_128_bits_and_stored_only_hashed(db):
     row = db.session.scalar(select(Response))
     assert len(receipt.replace("-", "")) * 5 >= 128
     assert receipt not in row.receipt_hash
-    assert services.normalise_receipt(receipt.lower().replace("-", " ")) == receipt
+    assert responses.normalise_receipt(receipt.lower().replace("-", " ")) == receipt

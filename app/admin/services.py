@@ -17,12 +17,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import selectinload
 
+from app import questionnaires
 from app.accounts.models import ROLES, AuditEvent, LoginSession, Organisation, User
 from app.accounts.services import AccountError, create_user, hash_password, record
 from app.extensions import db
 from app.ids import MAX_ID
 from app.models import Response, Survey, SurveyVersion, utcnow
-from app.survey.services import latest_version, load_questionnaire_text
 from forms.i18n import N_
 from forms.loader import Problem, QuestionnaireError
 from forms.names import country_codes
@@ -226,21 +226,7 @@ def list_surveys() -> list[tuple[Survey, SurveyVersion | None, int]]:
         ).all()
     )
     surveys = db.session.scalars(select(Survey).order_by(Survey.slug)).all()
-    return [(s, latest_version(s), counts.get(s.id, 0)) for s in surveys]
-
-
-def find_survey(slug: str) -> Survey | None:
-    """Return the survey with this slug, or None."""
-    return db.session.scalar(select(Survey).filter_by(slug=slug))
-
-
-def find_version(survey: Survey, number: int | None) -> SurveyVersion | None:
-    """Return a version of a survey by number; None means the newest."""
-    if number is None:
-        return latest_version(survey)
-    if not _storable(number):
-        return None
-    return db.session.scalar(select(SurveyVersion).filter_by(survey_id=survey.id, number=number))
+    return [(s, questionnaires.latest(s), counts.get(s.id, 0)) for s in surveys]
 
 
 def version_summaries(survey: Survey) -> list[VersionSummary]:
@@ -282,7 +268,7 @@ def upload_questionnaire(data: bytes, filename: str) -> tuple[SurveyVersion, boo
         record("questionnaire_rejected", details={"file": filename, "problems": 1})
         raise QuestionnaireError([problem]) from exc
     try:
-        version, created = load_questionnaire_text(text, filename)
+        version, created = questionnaires.load_upload(text, filename)
     except QuestionnaireError as exc:
         db.session.rollback()
         record("questionnaire_rejected", details={"file": filename, "problems": len(exc.problems)})

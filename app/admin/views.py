@@ -36,7 +36,9 @@ from app.extensions import db
 from app.i18n import ENDONYMS, current_language, resolve_language, set_language, text_direction
 from app.ids import parse_id
 from app.main.errors import handle_http_error
-from app.survey.services import questionnaire_of
+from app.questionnaires import find as find_survey
+from app.questionnaires import questionnaire_of
+from app.questionnaires import version as find_version
 from forms.builder import build_page_form, prepare
 from forms.loader import QuestionnaireError
 from forms.names import country_choices, country_names
@@ -422,7 +424,7 @@ def upload_questionnaire() -> Any:
 
 
 def _survey_or_404(slug: str) -> Any:
-    survey = services.find_survey(slug)
+    survey = find_survey(slug)
     if survey is None:
         abort(404)
     return survey
@@ -475,7 +477,9 @@ def preview(slug: str) -> Any:
     """Show a version's pages as a respondent sees them, in any of its languages; nothing is
     stored and nothing can be sent."""
     found = _survey_or_404(slug)
-    version = services.find_version(found, request.args.get("version", type=int))
+    asked = request.args.get("version")
+    number = parse_id(asked) if asked else None
+    version = None if asked and number is None else find_version(found, number)
     if version is None:
         abort(404)
     questionnaire = questionnaire_of(version)

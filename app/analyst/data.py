@@ -21,7 +21,7 @@ from sqlalchemy import Select, select
 
 from app.extensions import db
 from app.models import Response, Survey, SurveyVersion
-from app.survey.services import questionnaire_of
+from app.questionnaires import questionnaire_of
 from forms.schema import Questionnaire
 
 #: Role answers holding one choice.

@@ -40,9 +40,10 @@ from app.analyst.charts import Bar
 from app.analyst.data import responses_frame
 from app.extensions import db
 from app.i18n import ENDONYMS, catalog_name, current_language, text_direction
+from app.main.security import sha256
 from app.models import Draft, Response, Survey, SurveyVersion, utcnow
 from app.privacy import analyst_policy, policy_for, published_policy
-from app.survey.services import canonical_json, questionnaire_of, sha256
+from app.questionnaires import canonical_json, questionnaire_of
 from forms import names
 from forms.schema import Questionnaire
 from geo import synthetic

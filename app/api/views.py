@@ -16,6 +16,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app import questionnaires, responses
 from app.api.openapi import openapi_document
 from app.extensions import db, limiter
 from app.i18n import resolve_language, set_language
@@ -56,11 +57,11 @@ def _submission_limit() -> str:
 @limiter.limit(_submission_limit)
 def submit(slug: str) -> Any:
     """Check and store a whole response, idempotently by its submission id."""
-    survey = services.find_survey(slug)
-    version = services.latest_version(survey) if survey else None
+    survey = questionnaires.find(slug)
+    version = questionnaires.latest(survey) if survey else None
     if survey is None or version is None:
         abort(404)
-    questionnaire = services.questionnaire_of(version)
+    questionnaire = questionnaires.questionnaire_of(version)
     if not request.is_json:
         return _error(400, _("Send the response as JSON (Content-Type: application/json)."))
     try:
@@ -75,7 +76,7 @@ def submit(slug: str) -> Any:
     if not isinstance(language, str) or language not in questionnaire.languages:
         return _error(422, _("Unknown language."), errors={"language": [_("Unknown language.")]})
     set_language(language)
-    if not services.is_accepting(survey, questionnaire):
+    if not questionnaires.is_accepting(survey, questionnaire):
         return _error(410, _("This survey is not taking answers now."))
     errors: dict[str, list[str]] = {}
     submission_id = body.get("submission_id")
@@ -103,7 +104,7 @@ def submit(slug: str) -> Any:
     if errors:
         return _error(422, _("Some answers need attention."), errors=errors)
     try:
-        stored = services.record_submission(
+        stored = responses.record_submission(
             version,
             submission_id,
             outcome.values,
@@ -114,9 +115,9 @@ def submit(slug: str) -> Any:
             channel="api",
             source=client_source(),
         )
-    except services.SubmissionWithdrawn:
+    except responses.SubmissionWithdrawn:
         return _error(409, _("This submission was withdrawn and cannot be sent again."))
-    except services.SubmissionConflict:
+    except responses.SubmissionConflict:
         return _error(409, _("This submission id was already used for different answers."))
     return jsonify(
         submission_id=stored.submission_id,
@@ -128,14 +129,14 @@ def submit(slug: str) -> Any:
 @bp.route("/openapi.json")
 def openapi() -> Any:
     """Describe this API in OpenAPI 3.1, with the questions of every open survey."""
-    questionnaires = []
+    accepting = []
     for survey in db.session.scalars(select(Survey).order_by(Survey.slug)):
-        version = services.latest_version(survey)
+        version = questionnaires.latest(survey)
         if version is not None:
-            questionnaire = services.questionnaire_of(version)
-            if services.is_accepting(survey, questionnaire):
-                questionnaires.append(questionnaire)
-    return jsonify(openapi_document(questionnaires, current_app.config["BASE_URL"]))
+            questionnaire = questionnaires.questionnaire_of(version)
+            if questionnaires.is_accepting(survey, questionnaire):
+                accepting.append(questionnaire)
+    return jsonify(openapi_document(accepting, current_app.config["BASE_URL"]))
 
 
 def _places_limit() -> str:

@@ -45,9 +45,10 @@ import pandas as pd
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, select
 
+from app import questionnaires
 from app.extensions import db
-from app.models import Response, Survey, SurveyVersion
-from app.survey.services import questionnaire_of
+from app.models import Response, Survey
+from app.questionnaires import questionnaire_of
 from forms import names
 from forms.schema import Question, Questionnaire
 from geo.disclosure import Policy, Suppressed, Tally, publish, roll_up
@@ -143,21 +144,12 @@ class ExportRequest:
         }
 
 
-def versions_of(survey: Survey) -> list[SurveyVersion]:
-    """Return a survey's versions, oldest first."""
-    return list(
-        db.session.scalars(
-            select(SurveyVersion).filter_by(survey_id=survey.id).order_by(SurveyVersion.number)
-        )
-    )
-
-
 def latest_questionnaire(survey: Survey) -> Questionnaire:
     """Return the questionnaire of a survey's newest version."""
-    versions = versions_of(survey)
-    if not versions:
+    questionnaire = questionnaires.newest_questionnaire(survey)
+    if questionnaire is None:
         raise ExportError(_("This survey has no questionnaire loaded."))
-    return questionnaire_of(versions[-1])
+    return questionnaire
 
 
 def prepare(
@@ -180,7 +172,7 @@ def prepare(
     if filters.country and filters.country not in names.country_codes():
         raise ExportError(_("Choose a country from the list."))
     if filters.version is not None and filters.version not in {
-        v.number for v in versions_of(survey)
+        v.number for v in questionnaires.versions(survey)
     }:
         raise ExportError(_("This survey has no version %(n)d.", n=filters.version))
     if filters.since and filters.until and filters.since > filters.until:
@@ -198,7 +190,7 @@ def _filtered(statement: Select, request: ExportRequest, use_indexes: bool = Tru
     version_id, country, link_id = Response.version_id, Response.country, Response.link_id
     if not use_indexes:
         version_id, country, link_id = version_id + 0, country.concat(""), link_id + 0
-    versions = versions_of(request.survey)
+    versions = questionnaires.versions(request.survey)
     ids = [v.id for v in versions if f.version is None or v.number == f.version]
     statement = statement.where(version_id.in_(ids))
     if f.since:
@@ -412,7 +404,7 @@ def _meta_labels() -> dict[str, str]:
 def build_columns(request: ExportRequest) -> list[Column]:
     """Return the answer columns of an export: every answering question of every version,
     in the newest version's order, then questions only older versions asked."""
-    versions = versions_of(request.survey)
+    versions = questionnaires.versions(request.survey)
     seen: set[str] = set()
     columns: list[Column] = []
     for version in reversed(versions):
@@ -455,7 +447,7 @@ def row_converter(
     ``map``, the few columns that need a fix are fixed by position, and one comprehension
     neutralises text.
     """
-    numbers = {v.id: v.number for v in versions_of(request.survey)}
+    numbers = {v.id: v.number for v in questionnaires.versions(request.survey)}
     keys = [c.question for c in columns]
     offset = len(META_COLUMNS)
     fixes = [(offset + i, c.fix) for i, c in enumerate(columns) if c.fix is not None]

@@ -12,7 +12,7 @@ Analysts can also search by willingness to contribute (the ``contribution`` role
 asks; the answer is used as a filter and never shown. (Flagged for the data protection lead: the
 consent statement does not name it.)
 
-A withdrawn response is deleted (:func:`app.survey.services.withdraw`), so it leaves the registry
+A withdrawn response is deleted (:func:`app.responses.withdraw`), so it leaves the registry
 at once: every search reads the responses table afresh.
 """
 
@@ -23,10 +23,11 @@ from typing import Any
 
 from sqlalchemy import and_, false, or_, select
 
+from app import questionnaires
 from app.accounts.services import record
 from app.extensions import db
 from app.models import Response, Survey, SurveyVersion
-from app.survey.services import questionnaire_of
+from app.questionnaires import questionnaire_of
 from forms import names
 from forms.schema import Questionnaire
 
@@ -99,21 +100,6 @@ def _consenting(versions: list[SurveyVersion]) -> Any:
     return or_(*conditions) if conditions else false()
 
 
-def _versions(survey: Survey) -> list[SurveyVersion]:
-    return list(db.session.scalars(select(SurveyVersion).filter_by(survey_id=survey.id)))
-
-
-def _labels(questionnaire: Questionnaire, role: str, lang: str) -> dict[str, str]:
-    target = questionnaire.role_question(role)
-    if target is None:
-        return {}
-    try:
-        question = questionnaire.question(target[0])
-    except KeyError:
-        return {}
-    return {c.name: questionnaire.text(c.label, lang) for c in questionnaire.choice_list(question)}
-
-
 def _as_list(value: Any) -> list[Any]:
     if isinstance(value, list):
         return value
@@ -126,9 +112,9 @@ def _text(value: Any) -> str:
 
 def _entry(row: Any, questionnaire: Questionnaire, lang: str) -> Specialist:
     answers = row.answers if isinstance(row.answers, dict) else {}
-    occupation = _labels(questionnaire, "occupation", lang)
-    skills = _labels(questionnaire, "skills", lang)
-    languages = _labels(questionnaire, "languages", lang)
+    occupation = questionnaires.role_labels(questionnaire, "occupation", lang)
+    skills = questionnaires.role_labels(questionnaire, "skills", lang)
+    languages = questionnaires.role_labels(questionnaire, "languages", lang)
     occupation_code = questionnaire.role_answer("occupation", answers)
     years = answers.get(COMPANIONS["years_experience"])
     return Specialist(
@@ -170,7 +156,7 @@ def search_registry(survey: Survey, filters: RegistryFilters, lang: str) -> Sear
     :param lang: the language of choice labels and country names.
     :return: how many match and the first :data:`PAGE_SIZE` of them.
     """
-    versions = _versions(survey)
+    versions = questionnaires.versions(survey)
     by_id = {v.id: v for v in versions}
     statement = (
         select(Response.id, Response.version_id, Response.country, Response.answers)
@@ -237,11 +223,13 @@ def show_contact(response_id: int, lang: str) -> tuple[Specialist, str] | None:
 
 def search_options(survey: Survey, lang: str) -> dict[str, list[tuple[str, str]]]:
     """Return the choices each search filter offers, from the newest questionnaire version."""
-    versions = sorted(_versions(survey), key=lambda v: v.number)
+    versions = questionnaires.versions(survey)
     if not versions:
         return {role: [] for role in FILTER_ROLES}
     questionnaire = questionnaire_of(versions[-1])
     return {
-        role: sorted(_labels(questionnaire, role, lang).items(), key=lambda pair: pair[1])
+        role: sorted(
+            questionnaires.role_labels(questionnaire, role, lang).items(), key=lambda pair: pair[1]
+        )
         for role in FILTER_ROLES
     }

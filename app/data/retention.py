@@ -29,7 +29,7 @@ from sqlalchemy import delete, or_, select
 from app.accounts.services import record
 from app.extensions import db
 from app.models import Draft, Response, SurveyVersion, utcnow
-from app.survey.services import questionnaire_of
+from app.questionnaires import questionnaire_of
 from forms.schema import Questionnaire
 
 #: Question types whose answers may identify a person.

@@ -18,6 +18,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from app import questionnaires
 from app.accounts import services as accounts
 from app.accounts.models import Organisation, User
 from app.extensions import db
@@ -25,7 +26,7 @@ from app.links.models import LINK_STATUSES, DistributionLink, Invitation, LinkDa
 from app.main.security import sha256
 from app.models import Draft, Response, Survey, utcnow
 from app.privacy import published_policy
-from app.survey.services import latest_version, questionnaire_of
+from app.questionnaires import questionnaire_of
 from forms.i18n import N_
 from forms.names import country_codes
 from geo.disclosure import Policy, Suppressed, Tally, fold_small, publish
@@ -78,7 +79,7 @@ def create_link(
     label = (label or "").strip()
     if not label or len(label) > LABEL_LENGTH:
         raise LinkError(N_("Give the link a label of at most 200 characters."))
-    version = latest_version(survey)
+    version = questionnaires.latest(survey)
     if version is None:
         raise LinkError(N_("This questionnaire has no version yet."))
     if language and language not in questionnaire_of(version).languages:

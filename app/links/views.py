@@ -27,17 +27,18 @@ from sqlalchemy import select
 from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
+from app import questionnaires
 from app.accounts import access
 from app.accounts import services as accounts
 from app.accounts.models import Organisation
 from app.extensions import db, limiter
-from app.i18n import ENDONYMS, current_language, resolve_language, set_language
+from app.i18n import ENDONYMS, current_language, set_language
 from app.ids import find_row, id_from_query, parse_id
-from app.links import services
+from app.links import respondents, services
 from app.links.models import DistributionLink
 from app.models import Survey
 from app.privacy import analyst_policy, published_policy
-from app.survey.services import latest_version, questionnaire_of
+from app.questionnaires import questionnaire_of
 from forms.names import country_choices, country_names
 from forms.schema import Questionnaire
 from geo.disclosure import OTHER, TOTAL, Policy, Suppressed
@@ -87,7 +88,7 @@ class AcceptForm(FlaskForm):
 
 
 def _questionnaire(survey: Survey) -> Questionnaire | None:
-    version = latest_version(survey)
+    version = questionnaires.latest(survey)
     return questionnaire_of(version) if version else None
 
 
@@ -140,56 +141,6 @@ def _state_text(state: str) -> str:
     }[state]
 
 
-def _refusal_text(state: str) -> str:
-    return {
-        "paused": _("This link is paused for now. Please try again later."),
-        "revoked": _(
-            "This link is no longer in use. Ask the organisation that shared it for a new one."
-        ),
-        "not_yet": _("This link is not open yet. Please come back later."),
-        "closed": _("This link has closed and takes no more responses."),
-        "full": _("This link has received all the responses it was meant for. Thank you."),
-    }[state]
-
-
-def unavailable_page(link: DistributionLink, state: str, kept: bool = False) -> Any:
-    """Render the message of a link that takes no responses, in the respondent's language.
-
-    :param kept: the respondent has a draft, which is kept.
-    """
-    questionnaire = _questionnaire(link.survey)
-    if questionnaire is None:
-        abort(404)
-    lang = resolve_language(
-        questionnaire.languages,
-        questionnaire.default_language,
-        request.args.get("lang") or (None if kept else link.language),
-    )
-    set_language(lang)
-    g.offered_languages = list(questionnaire.languages)
-    return render_template(
-        "links/unavailable.html",
-        questionnaire=questionnaire,
-        message=_refusal_text(state),
-        kept=kept,
-    ), 410
-
-
-def refusal_page(link_id: int | None, kept: bool = False) -> Any:
-    """Return the message page when the link a respondent came through takes no responses."""
-    refused = services.refusal(link_id)
-    return unavailable_page(*refused, kept=kept) if refused else None
-
-
-def link_of_session(survey: Survey) -> int | None:
-    """Return the id of the link the respondent came through, if it was for this survey."""
-    link_id = session.get("link_id")
-    if not isinstance(link_id, int):
-        return None
-    link = db.session.get(DistributionLink, link_id)
-    return link.id if link is not None and link.survey_id == survey.id else None
-
-
 # -- the respondent's short link --------------------------------------------------------------
 
 
@@ -208,7 +159,7 @@ def open_link(code: str) -> Any:
         abort(404)  # the same page as any unknown address
     state = services.link_state(link)
     if state != "open":
-        return unavailable_page(link, state)
+        return respondents.unavailable_page(link, state)
     services.count_open(link)
     session["link_id"] = link.id
     return redirect(url_for("survey.start", slug=link.survey.slug, lang=link.language or None))
@@ -276,7 +227,7 @@ def _organisation_choices(lang: str) -> list[tuple[int, str]]:
 
 def _survey_choices(lang: str) -> list[tuple[int, str]]:
     surveys = db.session.scalars(select(Survey).order_by(Survey.slug))
-    return [(s.id, _title(s, lang)) for s in surveys if latest_version(s) is not None]
+    return [(s.id, _title(s, lang)) for s in surveys if questionnaires.latest(s) is not None]
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, jsonify, render_template
 from sqlalchemy import select, text
 
+from app import questionnaires
 from app.extensions import db
 from app.models import Survey
-from app.survey import services
 
 bp = Blueprint("main", __name__)
 
@@ -19,11 +19,11 @@ def index() -> str:
     """List the surveys that take answers now."""
     surveys = []
     for survey in db.session.scalars(select(Survey).order_by(Survey.slug)):
-        version = services.latest_version(survey)
+        version = questionnaires.latest(survey)
         if version is None:
             continue
-        questionnaire = services.questionnaire_of(version)
-        if services.is_accepting(survey, questionnaire):
+        questionnaire = questionnaires.questionnaire_of(version)
+        if questionnaires.is_accepting(survey, questionnaire):
             surveys.append(questionnaire)
     return render_template("main/index.html", surveys=surveys)
 

@@ -24,9 +24,10 @@ from limits import parse_many
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import BooleanField, HiddenField, StringField
 
+from app import questionnaires, responses
 from app.extensions import limiter
 from app.i18n import resolve_language, set_language
-from app.links import views as link_views
+from app.links import respondents as link_respondents
 from app.main.security import sha256
 from app.models import Draft, Survey
 from app.sources import client_source
@@ -81,22 +82,22 @@ def _use_language(questionnaire: Questionnaire, explicit: str | None = None) -> 
 
 
 def _open_survey(slug: str) -> tuple[Survey, Any, Questionnaire]:
-    survey = services.find_survey(slug)
-    version = services.latest_version(survey) if survey else None
+    survey = questionnaires.find(slug)
+    version = questionnaires.latest(survey) if survey else None
     if survey is None or version is None:
         abort(404)
-    return survey, version, services.questionnaire_of(version)
+    return survey, version, questionnaires.questionnaire_of(version)
 
 
 def _open_draft(slug: str, token: str) -> tuple[Draft, Questionnaire]:
     draft = services.find_draft(token)
     if draft is None or draft.version.survey.slug != slug:
         abort(404)
-    return draft, services.questionnaire_of(draft.version)
+    return draft, questionnaires.questionnaire_of(draft.version)
 
 
 def _closed(survey: Survey, questionnaire: Questionnaire) -> str | None:
-    if services.is_accepting(survey, questionnaire):
+    if questionnaires.is_accepting(survey, questionnaire):
         return None
     return render_template("survey/closed.html", questionnaire=questionnaire), 410  # type: ignore[return-value]
 
@@ -178,8 +179,8 @@ def start(slug: str) -> Any:
     closed = _closed(survey, questionnaire)
     if closed:
         return closed
-    g.link_id = link_views.link_of_session(survey)
-    refused = link_views.refusal_page(g.link_id)
+    g.link_id = link_respondents.link_of_session(survey)
+    refused = link_respondents.refusal_page(g.link_id)
     if refused:
         return refused
     form.lang.data = lang
@@ -357,7 +358,7 @@ def review(slug: str, token: str) -> Any:
     form = ReviewForm()
     notice = None
     if form.validate_on_submit() and outcome.ok:
-        refused = link_views.refusal_page(draft.link_id, kept=True)
+        refused = link_respondents.refusal_page(draft.link_id, kept=True)
         if refused:
             return refused
         if not _link_allows_another(draft.link_id):
@@ -367,7 +368,7 @@ def review(slug: str, token: str) -> Any:
             )
             return _render_review(outcome, form, ctx, token, notice, 429)
         try:
-            services.record_submission(
+            responses.record_submission(
                 draft.version,
                 draft.submission_id,
                 outcome.values,
@@ -379,9 +380,9 @@ def review(slug: str, token: str) -> Any:
                 link_id=draft.link_id,
                 source=client_source(),
             )
-        except services.SubmissionWithdrawn:
+        except responses.SubmissionWithdrawn:
             abort(409)
-        except services.SubmissionConflict:
+        except responses.SubmissionConflict:
             abort(409)
         services.finish_draft(draft)
         return redirect(url_for("survey.done", slug=slug, token=token), 303)
@@ -471,7 +472,7 @@ def withdraw() -> Any:
         code = (form.code.data or "").strip()
         if not code:
             form.code.errors = [_("Enter the receipt code from the thank-you page.")]
-        elif services.withdraw(code, client_source()):
+        elif responses.withdraw(code, client_source()):
             result = "deleted"
         else:
             result = "unknown"

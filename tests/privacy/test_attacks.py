@@ -12,6 +12,7 @@ import re
 import pytest
 from sqlalchemy import select, update
 
+from app import questionnaires, responses
 from app.accounts import services as accounts
 from app.links import services as links
 from app.models import Response, Survey
@@ -103,9 +104,9 @@ def _link_page(client, link_id: int) -> str:
 
 
 def _through_link(db, link, country: str, language: str) -> None:
-    version = survey_services.latest_version(link.survey)
+    version = questionnaires.latest(link.survey)
     draft, _token = survey_services.start_draft(version, language, "1", link_id=link.id)
-    survey_services.record_submission(
+    responses.record_submission(
         version,
         draft.submission_id,
         {"residence": {"country": country}},
