@@ -12,10 +12,11 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from app import ROOT
-from app.analyst.commands import build_maps_command, generate_synthetic_command
 from app.data.commands import apply_retention_command, export_command
+from app.demo import generate_synthetic_command
 from app.jobs import enqueue_command, worker
 from app.links.commands import create_link
+from app.maps.commands import build_maps_command
 from app.ops import backup, restore
 from forms.loader import QuestionnaireError
 

@@ -8,14 +8,20 @@ the same work. Set ``ATLAS_REDIS_URL`` (or ``REDIS_URL``), then run one or more 
     flask --app wsgi atlas worker            # as many as there are cores to spare
     flask --app wsgi atlas enqueue backup path=/var/backups/atlas.db
 
-Modules that add jobs (map builds, exports) register them with ``@job("build-maps")`` and are
-listed in :data:`JOB_MODULES` so a worker imports them before it takes work.
+A job is declared beside the function it runs, with ``@job("build-maps")``
+(:func:`app.maps.publish.publish_maps`, :func:`app.ops.backup_job`); those modules are imported
+whenever the app is created (its commands import them), so every process that has an app has
+every job. Parameters given as text (``atlas enqueue build-maps if_changed=false``) are converted
+to the types the function declares. This module holds only the registry and the queue.
 """
 
 from __future__ import annotations
 
-import importlib
+import collections.abc
+import inspect
+import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,8 +30,6 @@ from flask.cli import with_appcontext
 
 #: Queue every job goes to unless the caller names another.
 DEFAULT_QUEUE = "atlas"
-#: Modules whose import registers jobs; later issues append theirs (``app.maps`` ...).
-JOB_MODULES: list[str] = ["app.jobs", "app.analyst.commands"]
 #: Seconds a job may run before the worker stops it.
 DEFAULT_TIMEOUT = 3600
 
@@ -49,10 +53,64 @@ def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 def registered() -> dict[str, Callable[..., Any]]:
-    """Return every registered job by name, importing the modules that define them."""
-    for module in JOB_MODULES:
-        importlib.import_module(module)
+    """Return every registered job by name."""
     return dict(_JOBS)
+
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def typed_params(name: str, params: dict[str, str]) -> dict[str, Any]:
+    """Convert text parameters to the types the job's function declares.
+
+    ``bool`` takes true/false, yes/no, 1/0, on/off; ``int`` and ``Path`` as usual; a sequence of
+    text takes comma-separated values; ``X | None`` takes "none" (or nothing) for None.
+
+    :raises UnknownJob: no such job.
+    :raises ValueError: a parameter the job does not take, or a value of the wrong type.
+    """
+    fn = registered().get(name)
+    if fn is None:
+        raise UnknownJob(name)
+    hints = typing.get_type_hints(fn)
+    accepted = inspect.signature(fn).parameters
+    out: dict[str, Any] = {}
+    for key, text in params.items():
+        if key not in accepted or key == "progress":
+            raise ValueError(f"{name} takes no parameter {key!r} (it takes: {_names(accepted)})")
+        out[key] = _convert(key, text, hints.get(key, str))
+    return out
+
+
+def _names(parameters: Any) -> str:
+    return ", ".join(p for p in parameters if p != "progress")
+
+
+def _convert(key: str, text: str, hint: Any) -> Any:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    optional = type(None) in typing.get_args(hint)
+    if optional:
+        if text.strip().lower() in ("", "none"):
+            return None
+        hint = args[0] if len(args) == 1 else str
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        if text.strip().lower() in _TRUE:
+            return True
+        if text.strip().lower() in _FALSE:
+            return False
+        raise ValueError(f"{key} must be true or false, not {text!r}")
+    if hint is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{key} must be a whole number, not {text!r}") from None
+    if hint is Path:
+        return Path(text)
+    if origin in (list, tuple, collections.abc.Sequence):
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text
 
 
 def redis_connection(url: str | None = None):
@@ -116,18 +174,6 @@ def run(name: str, kwargs: dict[str, Any]) -> Any:
             db.session.remove()
 
 
-# -- jobs defined here ------------------------------------------------------------------------
-
-
-@job("backup")
-def backup_job(path: str) -> dict[str, Any]:
-    """Back up the database to ``path``; return the file and its row counts."""
-    from app.ops import backup_database
-
-    report = backup_database(path)
-    return {"path": str(report.path), "engine": report.engine, "counts": report.counts}
-
-
 # -- commands ---------------------------------------------------------------------------------
 
 
@@ -154,16 +200,18 @@ def worker(queue_names: tuple[str, ...], burst: bool) -> None:
 @with_appcontext
 def enqueue_command(name: str, params: tuple[str, ...]) -> None:
     """Queue the job NAME with KEY=VALUE parameters for `atlas worker`."""
-    kwargs = {}
+    texts = {}
     for param in params:
         key, sep, value = param.partition("=")
         if not sep:
             raise click.BadParameter(f"{param!r} is not KEY=VALUE")
-        kwargs[key] = value
+        texts[key] = value
     try:
-        queued = enqueue(name, **kwargs)
+        queued = enqueue(name, **typed_params(name, texts))
     except UnknownJob as exc:
         raise click.ClickException(
             f"no job called {name}; jobs: {', '.join(sorted(registered()))}"
         ) from exc
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
     click.echo(f"queued {name} job {queued.id}")

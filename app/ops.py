@@ -21,6 +21,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
+from app.jobs import enqueue, job
 
 #: Tables whose row counts a backup reports, parents first.
 COUNTED = ("survey", "survey_version", "draft", "response", "withdrawn_submission")
@@ -212,6 +213,13 @@ def _holds_responses() -> bool:
         db.session.rollback()
 
 
+@job("backup")
+def backup_job(path: str) -> dict[str, object]:
+    """Back up the database to ``path``; return the file and its row counts."""
+    report = backup_database(path)
+    return {"path": str(report.path), "engine": report.engine, "counts": report.counts}
+
+
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--background", is_flag=True, help="Queue the backup for `atlas worker`.")
@@ -219,10 +227,8 @@ def _holds_responses() -> bool:
 def backup(file: Path, background: bool) -> None:
     """Copy the database to FILE while the site keeps running (SQLite copy or pg_dump -Fc)."""
     if background:
-        from app.jobs import enqueue
-
-        job = enqueue("backup", path=str(file.resolve()))
-        click.echo(f"queued backup job {job.id}")
+        queued = enqueue("backup", path=str(file.resolve()))
+        click.echo(f"queued backup job {queued.id}")
         return
     try:
         report = backup_database(file)

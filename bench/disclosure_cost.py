@@ -56,7 +56,7 @@ def pages():
     from app.extensions import db
     try:
         from app.demo import insert_synthetic
-    except ImportError:
+    except ImportError:  # the code before issue 11
         from app.analyst.services import insert_synthetic
     from app.accounts import services as accounts
     directory = Path(tempfile.mkdtemp())

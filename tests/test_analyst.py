@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from app import questionnaires
 from app.accounts import services as accounts
 from app.accounts.models import AuditEvent, User
-from app.analyst import services
-from app.analyst.data import COLUMNS, responses_frame
+from app.analyst.dashboard import link_labels
+from app.analyst.frames import COLUMNS, responses_frame
 from app.extensions import db
 from app.models import Response
 from app.questionnaires import questionnaire_of
@@ -449,13 +449,33 @@ def test_drop_off_counts_started_and_submitted(client, users, runner):
     assert small_numbers(page, 5) == []
 
 
-def test_link_labels_come_from_the_links_table_when_there_is_one(client, users):
-    labels, owners = services.link_labels("en")
-    assert labels == {} and owners == {}  # no links yet (or no links table at all)
-    seed("RU", 5)
+def test_dashboard_counts_responses_by_link_and_by_association(client, users):
+    from app.links import services as links
+
+    survey = questionnaires.find(SLUG)
+    birlik = accounts.create_organisation("birlik", {"en": "Birlik society"}, "TR")
+    dostyq = accounts.create_organisation("dostyq", {"en": "Dostyq club"}, "DE")
+    flyer = links.create_link(survey, birlik, "Mosque flyer")
+    radio = links.create_link(survey, birlik, "Radio spot")
+    club = links.create_link(survey, dostyq, "Club evening")
+    labels, owners = link_labels("en")
+    assert labels == {flyer.id: "Mosque flyer", radio.id: "Radio spot", club.id: "Club evening"}
+    assert owners[radio.id] == "Birlik society" and owners[club.id] == "Dostyq club"
+    for link, n in ((flyer, 12), (radio, 9), (club, 3)):
+        for _ in range(n):
+            submit(answers_for("TR"), link_id=link.id)
+    seed("TR", 20)  # came without a link
     as_role(client, "analyst")
     page = client.get("/analyst/?lang=en").text
-    assert "No link (came directly)" in page
+    by_link = page.split("Responses by distribution link", 1)[1].split("</table>")[0]
+    assert shows_about(table_row(by_link, "Mosque flyer"), 12)
+    assert shows_about(table_row(by_link, "No link (came directly)"), 20)
+    assert "fewer than 5" in table_row(by_link, "Club evening")
+    assert "not shown" in table_row(by_link, "Radio spot")  # or 3 = total minus the others
+    by_owner = page.split("Responses by association", 1)[1].split("</table>")[0]
+    assert shows_about(table_row(by_owner, "Birlik society"), 21)  # both of its links
+    assert "fewer than 5" in table_row(by_owner, "Dostyq club")  # 3 respondents
+    assert small_numbers(page, 5) == []
 
 
 def test_pages_follow_new_and_withdrawn_responses(client, users):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from app.analyst import services
+from app.maps import publish
 from tests.test_analyst import as_role, seed
 
 
@@ -65,7 +65,7 @@ def test_dashboard_frames_the_built_map_under_a_strict_policy(client, runner, db
     page = client.get("/analyst/?lang=en").text
     assert 'sandbox="allow-scripts"' in page
     assert 'src="/analyst/maps/world.en.html"' in page
-    manifest = services.read_manifest(maps_dir)
+    manifest = publish.read_manifest(maps_dir)
     assert manifest is not None and manifest["built_at"] in page
     framed = client.get("/analyst/maps/world.en.html")
     framed.close()  # a file response: close it, as the server would

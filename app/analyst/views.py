@@ -1,4 +1,5 @@
-"""The analyst workspace pages; the work is done in :mod:`app.analyst.services`."""
+"""The analyst workspace pages: the dashboard (:mod:`app.analyst.dashboard`), country profiles
+(:mod:`app.analyst.profiles`) and the published maps they frame (:mod:`app.maps.publish`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app import questionnaires
 from app.accounts import services as accounts
 from app.accounts.access import protect
-from app.analyst import services
+from app.analyst import dashboard as board_of
+from app.analyst import profiles
+from app.analyst.filters import read_filters
 from app.i18n import current_language, set_language
+from app.maps import publish
 
 bp = Blueprint("analyst", __name__, url_prefix="/analyst")
 protect(bp, "admin", "analyst")
@@ -40,16 +45,16 @@ MAP_FILE = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.html$")
 @bp.route("/")
 def dashboard() -> Any:
     """Show responses over time, by country, language and link, drop-off and indicators."""
-    filters, errors = services.read_filters(request.args)
-    manifest = services.read_manifest()
-    world_map = services.built_map(manifest, "world", current_language())
-    board = services.dashboard(filters, sketch=world_map is None)
+    filters, errors = read_filters(request.args)
+    manifest = publish.read_manifest()
+    world_map = publish.built_map(manifest, "world", current_language())
+    board = board_of.dashboard(filters, sketch=world_map is None)
     return render_template(
         "analyst/dashboard.html",
         board=board,
         errors=errors,
-        surveys=services.survey_slugs(),
-        versions=services.survey_versions(filters.survey),
+        surveys=questionnaires.slugs(),
+        versions=questionnaires.versions(filters.survey),
         manifest=manifest,
         world_map=world_map,
     )
@@ -58,8 +63,8 @@ def dashboard() -> Any:
 @bp.route("/countries")
 def countries() -> Any:
     """List the countries with responses and their counts."""
-    filters, errors = services.read_filters({"survey": request.args.get("survey", "")})
-    entries, total = services.country_list(filters.survey)
+    filters, errors = read_filters({"survey": request.args.get("survey", "")})
+    entries, total = profiles.country_list(filters.survey)
     return render_template(
         "analyst/countries.html",
         entries=entries,
@@ -73,20 +78,20 @@ def countries() -> Any:
 @bp.route("/countries/<iso2>")
 def country(iso2: str) -> Any:
     """Show a country's diaspora profile; analysts also see the proposals typed there."""
-    if not services.is_country_code(iso2):
+    if not profiles.is_country_code(iso2):
         abort(404)
-    filters, errors = services.read_filters({"survey": request.args.get("survey", "")})
-    profile = services.country_profile(iso2, filters.survey)
+    filters, errors = read_filters({"survey": request.args.get("survey", "")})
+    profile = profiles.country_profile(iso2, filters.survey)
     proposals: list[str] | None = None
     if current_user.role == "analyst":
-        proposals = services.proposals(iso2, filters.survey)
+        proposals = profiles.proposals(iso2, filters.survey)
         accounts.record(
             "view_proposals",
             target=f"country:{iso2}",
             details=filters.audit(),
             rows=len(proposals),
         )
-    manifest = services.read_manifest()
+    manifest = publish.read_manifest()
     return render_template(
         "analyst/country.html",
         profile=profile,
@@ -94,7 +99,7 @@ def country(iso2: str) -> Any:
         errors=errors,
         filters=filters,
         manifest=manifest,
-        profile_map=services.built_map(manifest, "profile", current_language(), iso2),
+        profile_map=publish.built_map(manifest, "profile", current_language(), iso2),
         languages=current_app.config["LANGUAGES"],
     )
 
@@ -102,14 +107,14 @@ def country(iso2: str) -> Any:
 @bp.route("/countries/<iso2>/report")
 def country_report(iso2: str) -> WerkzeugResponse:
     """Download a country profile as a standalone printable page (k = K_PUBLISHED, no text)."""
-    if not services.is_country_code(iso2):
+    if not profiles.is_country_code(iso2):
         abort(404)
     lang = request.args.get("lang") or current_language()
     if lang not in current_app.config["LANGUAGES"]:
         abort(404)
     set_language(lang)
-    filters, _errors = services.read_filters({"survey": request.args.get("survey", "")})
-    profile = services.country_profile(
+    filters, _errors = read_filters({"survey": request.args.get("survey", "")})
+    profile = profiles.country_profile(
         iso2, filters.survey, k=current_app.config["K_PUBLISHED"], lang=lang, typed_places=False
     )
     accounts.record("download_country_report", target=f"country:{iso2}", details={"lang": lang})
@@ -117,7 +122,7 @@ def country_report(iso2: str) -> WerkzeugResponse:
     stylesheet = Markup(render_template("analyst/report.css"))  # noqa: S704 - our own stylesheet, no respondent text
     page = render_template("analyst/report.html", profile=profile, stylesheet=stylesheet)
     response = current_app.make_response(page)
-    response.headers["Content-Security-Policy"] = REPORT_CSP % services.style_hash(stylesheet)
+    response.headers["Content-Security-Policy"] = REPORT_CSP % publish.style_hash(stylesheet)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="diaspora-profile-{iso2}-{lang}.html"'
     )
@@ -127,9 +132,9 @@ def country_report(iso2: str) -> WerkzeugResponse:
 @bp.route("/maps/<name>")
 def map_file(name: str) -> WerkzeugResponse:
     """Serve a built map to the dashboard's sandboxed frame, under a strict policy."""
-    if not MAP_FILE.match(name) or not services.is_built_file(services.read_manifest(), name):
+    if not MAP_FILE.match(name) or not publish.is_built_file(publish.read_manifest(), name):
         abort(404)
-    response = send_from_directory(services.maps_dir(), name, max_age=0)
+    response = send_from_directory(publish.maps_dir(), name, max_age=0)
     response.headers["Content-Security-Policy"] = MAP_CSP
     return response
 
@@ -137,8 +142,8 @@ def map_file(name: str) -> WerkzeugResponse:
 @map_assets_bp.route("/<path:name>")
 def map_asset(name: str) -> WerkzeugResponse:
     """Serve Leaflet's script, stylesheet and images copied next to the built maps."""
-    if not services.is_built_file(services.read_manifest(), f"assets/{name}"):
+    if not publish.is_built_file(publish.read_manifest(), f"assets/{name}"):
         abort(404)
-    response = send_from_directory(services.maps_dir() / "assets", name, max_age=3600)
+    response = send_from_directory(publish.maps_dir() / "assets", name, max_age=3600)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

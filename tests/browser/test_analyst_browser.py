@@ -9,7 +9,8 @@ from flask import Flask
 from playwright.sync_api import Browser, expect
 
 from app.accounts import services as accounts
-from app.analyst import services
+from app.demo import insert_synthetic
+from app.maps.publish import build_published_maps
 from tests.browser.conftest import CHROMIUM
 from tests.test_accounts import PASSWORD
 
@@ -28,8 +29,8 @@ def analyst_data(app: Flask, tmp_path) -> None:
     app.config["MAPS_DIR"] = str(tmp_path / "maps")
     with app.app_context():
         accounts.create_user("analyst@example.org", PASSWORD, "analyst")
-        services.insert_synthetic(1500, "kazakh-diaspora", seed=4)
-        services.build_published_maps("kazakh-diaspora", ["en"], tmp_path / "maps")
+        insert_synthetic(1500, "kazakh-diaspora", seed=4)
+        build_published_maps("kazakh-diaspora", ["en"], tmp_path / "maps")
 
 
 def test_analyst_reads_a_country_profile_and_the_dashboard(

@@ -1,4 +1,5 @@
-"""Stored responses as one pandas DataFrame, in the columns :mod:`geo` expects.
+"""Stored responses as one pandas DataFrame, in the columns :mod:`geo` expects, and the
+per-process copy of it the analyst pages filter.
 
 The indexed columns of :class:`~app.models.Response` are read as they are; the other answers are
 read from the JSON document through each version's questionnaire roles (a version may put a role
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from app.extensions import db
 from app.models import Response, Survey, SurveyVersion
@@ -101,7 +102,7 @@ def responses_frame(
     :param version: the survey version's number (1, 2, ...).
     :param link_id: only responses that came through this distribution link.
     :param id_range: only responses with ``low < id <= high`` (to read what was added since a
-        frame was read; see :func:`app.analyst.services.survey_frame`).
+        frame was read; see :func:`survey_frame`).
     :return: a DataFrame with :data:`COLUMNS`; ``link`` is the link id (nullable int),
         ``version`` the version number, ``submitted_at`` UTC; the multi-select columns hold
         tuples; missing answers are NaN/None.
@@ -265,3 +266,54 @@ def _frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
             array[:] = values
             data[name] = array
     return pd.DataFrame(data, columns=list(COLUMNS))
+
+
+# -- the frame kept in memory -------------------------------------------------------------------
+
+#: The last frame read, with the state of the responses it holds. Reading a million responses
+#: takes tens of seconds on SQLite; responses are only ever added or withdrawn, so a page reads
+#: just the rows added since (by id), and everything again only after a withdrawal.
+_FRAMES: dict[str, tuple[tuple[Any, ...], int, tuple[Any, ...], pd.DataFrame]] = {}
+
+
+def _state(upto_id: int | None = None) -> tuple[Any, ...]:
+    """Return (count, newest submission time) of the responses, up to an id if given."""
+    query = select(func.count(Response.id), func.max(Response.submitted_at))
+    if upto_id is not None:
+        query = query.where(Response.id <= upto_id)
+    count, newest = db.session.execute(query).one()
+    return int(count), str(newest)
+
+
+def survey_frame(survey: str | None) -> pd.DataFrame:
+    """Return every response of a survey (:func:`responses_frame`), kept up to date in memory.
+
+    One frame is kept per process; each page filters it in memory (:func:`filtered`).
+    """
+    key = (str(db.engine.url), survey)
+    last_id = int(db.session.scalar(select(func.coalesce(func.max(Response.id), 0))))
+    state = _state()
+    cached = _FRAMES.get("last")
+    if cached is not None and cached[0] == key:
+        _key, cached_last, cached_state, frame = cached
+        if cached_last == last_id and cached_state == state:
+            return frame
+        # The rows read before are all still there, unchanged: read only the newer ones.
+        if cached_last < last_id and _state(cached_last) == cached_state:
+            frame = _appended(frame, responses_frame(survey, id_range=(cached_last, last_id)))
+            _FRAMES["last"] = (key, last_id, _state(last_id), frame)
+            return frame
+    frame = responses_frame(survey, id_range=(0, last_id))
+    _FRAMES["last"] = (key, last_id, _state(last_id), frame)
+    return frame
+
+
+def _appended(frame: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with ``new`` rows after it, categories merged."""
+    if new.empty:
+        return frame
+    both = pd.concat([frame, new], ignore_index=True)
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            both[column] = both[column].astype("category")
+    return both

@@ -1,0 +1,459 @@
+"""The building blocks of the analyst pages: figures (a chart with its table) made of published
+counts, formatted in the page's language.
+
+Every count here comes from :mod:`geo.disclosure` under the page's policy (:mod:`app.privacy`):
+a perturbed count or "fewer than k", never a raw one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from babel.numbers import format_percent
+from flask_babel import format_date
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from app.analyst import charts
+from app.analyst.charts import Bar
+from app.i18n import text_direction
+from forms import names
+from forms.schema import Questionnaire
+from geo.aggregate import AGE_BANDS, coverage, share_naming, tally
+from geo.disclosure import TOTAL, Policy, Suppressed, display_count, publish
+from geo.estimates import load_estimates
+from geo.i18n import babel_locale, format_count, format_share
+
+#: Bands of years lived in the country of residence.
+YEARS_BANDS: tuple[tuple[int, int | None], ...] = ((0, 4), (5, 9), (10, 19), (20, 29), (30, None))
+
+
+#: How many occupations and proposals a page lists.
+TOP_OCCUPATIONS = 10
+
+
+#: Key of respondents who gave no answer to a question.
+NO_ANSWER = "__no_answer__"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a figure's table; ``value`` is the published count drawn (None: hidden)."""
+
+    label: str
+    cells: tuple[str, ...]
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A chart with its numbers in a table beside it."""
+
+    key: str
+    title: str
+    headers: tuple[str, ...]
+    rows: list[Row]
+    chart: Markup | None = None
+    footer: Row | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A headline number with what it means."""
+
+    label: str
+    value: str
+    note: str | None = None
+
+
+class Numbers:
+    """Formats published numbers in the page's language, hidden ones as "fewer than k"."""
+
+    def __init__(self, policy: Policy, lang: str) -> None:
+        self.policy = policy
+        self.k = policy.k
+        self.lang = lang
+        self.rtl = text_direction(lang) == "rtl"
+
+    def count(self, value: float) -> str:
+        """Format a published count."""
+        return format_count(value, self.lang)
+
+    def share(self, value: float) -> str:
+        """Format a proportion as a percentage."""
+        return format_share(value, self.lang)
+
+    def cell(self, table: Suppressed, key: Any) -> str:
+        """Return the published text of a cell of a suppressed table."""
+        return table.display(key, _, self.count)
+
+    def hidden(self, small: bool = True) -> str:
+        """Return the text of a hidden count."""
+        return display_count(np.nan, small, self.k, _, self.count)
+
+
+def labels_of(questionnaire: Questionnaire | None, question: str, lang: str) -> dict[str, str]:
+    """Return ``{choice name: label}`` of a question (empty when the question is missing)."""
+    if questionnaire is None:
+        return {}
+    try:
+        q = questionnaire.question(question)
+    except KeyError:
+        return {}
+    if q.type == "consent":
+        return {"yes": _("Yes"), "no": _("No")}
+    return {c.name: questionnaire.text(c.label, lang) for c in questionnaire.choice_list(q)}
+
+
+def _rank(table: Suppressed, key: Any) -> float:
+    """Return a sort weight: the published count, hidden cells last."""
+    value = published_value(table, key)
+    return -1.0 if value is None else value
+
+
+def published_value(table: Suppressed, key: Any) -> float | None:
+    """Return a cell's published value, or None where hidden."""
+    value = float(table.values[key])
+    return None if math.isnan(value) else value
+
+
+def single_figure(
+    key: str,
+    title: str,
+    df: pd.DataFrame,
+    column: pd.Series,
+    labels: Mapping[str, str],
+    num: Numbers,
+    *,
+    ranked: bool = False,
+    top: int | None = None,
+) -> Figure:
+    """Count respondents per answer of a one-answer question, published, with shares.
+
+    Every listed choice gets a row ("fewer than k" where nobody chose it); answers outside the
+    list follow.
+
+    :param df: the respondents (for what disclosure control needs).
+    :param column: their answers, aligned with ``df``.
+    """
+    # Those who gave no answer are a row of their own: left out, they would be the total
+    # minus the rows shown, a count published without suppression.
+    if isinstance(column.dtype, pd.CategoricalDtype):  # no detour through Python objects
+        values = column.cat.add_categories([NO_ANSWER]).fillna(NO_ANSWER)
+    else:
+        values = column.astype(object).where(column.notna(), NO_ANSWER)
+    present = set(values.unique())
+    seen = sorted(str(c) for c in present if c != NO_ANSWER)
+    order = list(dict.fromkeys([*labels, *seen]))
+    if NO_ANSWER in present:
+        order.append(NO_ANSWER)
+    table = publish(tally(df, values.rename(key), index=order), num.policy)
+    items = [item for item in order if item != NO_ANSWER]
+    if ranked:
+        items.sort(key=lambda item: -_rank(table, item))
+    if top is not None:
+        items = items[:top]
+    if NO_ANSWER in order:
+        items.append(NO_ANSWER)
+    labels = {**labels, NO_ANSWER: _("No answer")}
+    total = table.total
+    rows = []
+    for item in items:
+        value = published_value(table, item)
+        share = "—" if value is None or not total else num.share(value / total)
+        rows.append(Row(labels.get(item, str(item)), (num.cell(table, item), share), value))
+    footer = Row(_("Total"), (num.cell(table, TOTAL), ""), total)
+    chart = charts.bar_chart([Bar(r.label, r.value, r.cells[0]) for r in rows], title, num.rtl)
+    return Figure(key, title, (_("Answer"), _("Respondents"), _("Share")), rows, chart, footer)
+
+
+def multi_figure(
+    key: str,
+    title: str,
+    df: pd.DataFrame,
+    answers: pd.Series,
+    labels: Mapping[str, str],
+    num: Numbers,
+    *,
+    ranked: bool = False,
+) -> Figure:
+    """Count respondents naming each item of a several-answer question, with shares.
+
+    Published by :func:`geo.aggregate.share_naming`: a count is hidden when it or the number
+    *not* naming the item is below k (nobody, or everybody, included), or when there are fewer
+    than k respondents in all.
+
+    :param df: the respondents (for what disclosure control needs); ``answers`` aligned with it.
+    """
+    frame = pd.DataFrame(
+        {
+            "scope": pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), ["all"]),
+            key: answers.to_numpy(),
+            "record_key": df["record_key"].to_numpy(),
+            "independent": df["independent"].to_numpy(),
+        },
+        index=df.index,
+    )
+    shares = share_naming(frame, key, num.policy, by="scope", items=list(labels))
+    named = list(shares.counts.columns) if "all" in shares.counts.index else []
+    rows = []
+    for item in dict.fromkeys([*labels, *map(str, named)]):
+        label = labels.get(item, item)
+        if item in named:
+            value = float(shares.counts.loc["all", item])
+            small = bool(shares.primary.loc["all", item])
+            text = display_count(value, small, num.k, _, num.count)
+            share = "—" if math.isnan(value) else shares.display("all", item, _, num.share)
+            rows.append(Row(label, (text, share), None if math.isnan(value) else value))
+        else:  # nobody answered at all
+            rows.append(Row(label, (num.hidden(), "—"), None))
+    if ranked:
+        rows.sort(key=lambda r: -(r.value if r.value is not None else -1))
+    n_published = shares.n.get("all", np.nan)
+    n_text = num.hidden() if pd.isna(n_published) else num.count(n_published)
+    footer = Row(_("Respondents"), (n_text, ""), None)
+    chart = charts.bar_chart([Bar(r.label, r.value, r.cells[0]) for r in rows], title, num.rtl)
+    note = _("A respondent may name several; shares are of all respondents.")
+    headers = (_("Answer"), _("Respondents naming it"), _("Share"))
+    return Figure(key, title, headers, rows, chart, footer, note)
+
+
+def pyramid_figure(df: pd.DataFrame, sex_labels: Mapping[str, str], num: Numbers) -> Figure:
+    """Cross respondents by age band and sex, suppressed with margins, drawn as a pyramid."""
+    title = _("Respondents by sex and age")
+    sexes = list(dict.fromkeys([*sex_labels, *sorted(df["sex"].dropna().astype(str).unique())]))
+    bands = list(AGE_BANDS)
+    # Missing answers are a row and a column of their own (see single_figure).
+    age = df["age_band"].astype(object).where(df["age_band"].notna(), NO_ANSWER)
+    sex = df["sex"].astype(object).where(df["sex"].notna(), NO_ANSWER)
+    if (age == NO_ANSWER).any():
+        bands.append(NO_ANSWER)
+    if (sex == NO_ANSWER).any():
+        sexes.append(NO_ANSWER)
+    table = publish(
+        tally(df, age.rename("age"), sex.rename("sex"), index=bands, columns=sexes), num.policy
+    )
+    sex_labels = {**sex_labels, NO_ANSWER: _("No answer")}
+    rows = []
+    for band in bands:
+        cells = tuple(num.cell(table, (band, sex)) for sex in sexes)
+        label = sex_labels[NO_ANSWER] if band == NO_ANSWER else band
+        rows.append(Row(label, (*cells, num.cell(table, (band, TOTAL)))))
+    footer = Row(
+        _("Total"),
+        (*[num.cell(table, (TOTAL, sex)) for sex in sexes], num.cell(table, TOTAL)),
+    )
+    drawn = [s for s in sexes if s != NO_ANSWER]
+    left, right = (drawn + [None, None])[:2]
+
+    def side(sex: str | None) -> list[Bar]:
+        if sex is None:
+            return [Bar(b, 0.0, "") for b in AGE_BANDS]
+        return [
+            Bar(b, _nan_none(table.values.loc[b, sex]), num.cell(table, (b, sex)))
+            for b in AGE_BANDS
+        ]
+
+    chart = charts.pyramid(
+        AGE_BANDS,
+        side(left),
+        side(right),
+        title,
+        sex_labels.get(left or "", left or ""),
+        sex_labels.get(right or "", right or ""),
+        num.rtl,
+    )
+    headers = (_("Age"), *[sex_labels.get(s, s) for s in sexes], _("Total"))
+    return Figure("pyramid", title, headers, rows, chart, footer)
+
+
+def _nan_none(value: float) -> float | None:
+    return None if math.isnan(float(value)) else float(value)
+
+
+def weekly_figure(df: pd.DataFrame, num: Numbers) -> Figure:
+    """Count responses per calendar week (Monday first), published."""
+    title = _("Responses per week")
+    submitted = df["submitted_at"]
+    if len(submitted) == 0:
+        return Figure("weeks", title, (_("Week of"), _("Responses")), [], None, None)
+    days = submitted.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+    weeks = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
+    every = pd.date_range(weeks.min(), weeks.max(), freq="7D")
+    table = publish(tally(df, weeks.rename("week"), index=list(every)), num.policy)
+    rows = [
+        Row(format_date(week.date()), (num.cell(table, week),), published_value(table, week))
+        for week in every
+    ]
+    chart = charts.column_chart([Bar(r.label, r.value, r.cells[0]) for r in rows], title, num.rtl)
+    footer = Row(_("Total"), (num.cell(table, TOTAL),))
+    return Figure("weeks", title, (_("Week of"), _("Responses")), rows, chart, footer)
+
+
+def years_figure(df: pd.DataFrame, years: pd.Series, num: Numbers) -> Figure:
+    """Count respondents by years lived in their country of residence."""
+    labels: dict[str, str] = {}
+    for low, high in YEARS_BANDS:
+        key = f"{low}+" if high is None else f"{low}-{high}"
+        labels[key] = (
+            _("%(low)d years or more", low=low)
+            if high is None
+            else _("%(low)d to %(high)d years", low=low, high=high)
+        )
+    values = pd.to_numeric(years, errors="coerce")
+    banded = pd.Series(None, index=years.index, dtype=object)
+    for (low, high), key in zip(YEARS_BANDS, labels, strict=True):
+        inside = (values >= low) & ((values <= high) if high is not None else True)
+        banded[inside] = key
+    return single_figure("years", _("Years in the country of residence"), df, banded, labels, num)
+
+
+def countries_figure(df: pd.DataFrame, num: Numbers) -> tuple[Figure, Suppressed]:
+    """Count respondents per country of residence against the estimated Kazakhs there."""
+    title = _("Respondents by country of residence")
+    lang = num.lang
+    country_names = names.country_names(lang)
+    world = publish(tally(df, "country"), num.policy)
+    estimates = load_estimates()
+    cover = coverage(world, estimates)
+    order = sorted(
+        world.values.index,
+        key=lambda c: (-(published_value(world, c) or -1), country_names.get(c, c)),
+    )
+    rows = []
+    for code in order:
+        estimate, ratio = estimate_cells(code, cover, num)
+        rows.append(
+            Row(
+                country_names.get(code, str(code)),
+                (num.cell(world, code), estimate, ratio),
+                published_value(world, code),
+            )
+        )
+    chart = charts.bar_chart([Bar(r.label, r.value, r.cells[0]) for r in rows], title, num.rtl)
+    footer = Row(_("Total"), (num.cell(world, TOTAL), "", ""), world.total)
+    headers = (_("Country"), _("Respondents"), _("Estimated Kazakhs"), _("Coverage"))
+    note = _(
+        "Estimates are uncertain: coverage is shown as a range from the high to the low estimate."
+    )
+    figure = Figure("countries", title, headers, rows, chart, footer, note)
+    return figure, world
+
+
+def estimate_cells(code: str, cover: pd.DataFrame, num: Numbers) -> tuple[str, str]:
+    """Return the estimate (with its range and source) and the coverage range of a country."""
+    if code not in cover.index:
+        return _("No estimate available"), "—"
+    row = cover.loc[code]
+    if row.low == row.high:
+        estimate = num.count(row.central)
+    else:
+        estimate = _("%(low)s to %(high)s", low=num.count(row.low), high=num.count(row.high))
+    year = str(int(row.year)) if not pd.isna(row.year) else _("year unknown")
+    estimate = _(
+        "%(estimate)s (%(source)s, %(year)s; confidence: %(confidence)s)",
+        estimate=estimate,
+        source=row.source,
+        year=year,
+        confidence=_(str(row.confidence)),
+    )
+    if pd.isna(row.n):
+        return estimate, "—"
+    low, high = percent_text(row.ratio_low, num), percent_text(row.ratio_high, num)
+    ratio = low if low == high else _("%(low)s to %(high)s", low=low, high=high)
+    return estimate, ratio
+
+
+def percent_text(x: float, num: Numbers) -> str:
+    pattern = "#,##0.###%" if x < 0.1 else "#,##0%"
+    return format_percent(x, format=pattern, locale=babel_locale(num.lang))
+
+
+@cache
+def country_outline(iso2: str) -> list[list[tuple[float, float]]]:
+    """Return a country's simplified outline as rings of (lon, lat), largest parts only."""
+    from geo.boundaries import load_countries
+
+    countries = load_countries()
+    match = countries[countries["iso_a2"] == iso2]
+    if match.empty:
+        return []
+    geom = match.geometry.iloc[0].simplify(0.05, preserve_topology=True)
+    polygons = list(getattr(geom, "geoms", [geom]))
+    if not polygons:
+        return []
+    largest = max(p.area for p in polygons)
+    return [
+        [(float(x), float(y)) for x, y in p.exterior.coords]
+        for p in polygons
+        if p.area >= largest * 0.02
+    ]
+
+
+@cache
+def world_paths() -> tuple[tuple[str, str], ...]:
+    """Return every country's outline as SVG path data for the world sketch (built once)."""
+    import shapely
+
+    from geo.boundaries import load_countries
+
+    countries = load_countries()
+    simple = shapely.simplify(countries.geometry.to_numpy(), 0.4, preserve_topology=True)
+    rings: list[tuple[str, list[list[tuple[float, float]]]]] = []
+    for code, geom in zip(countries["iso_a2"], simple, strict=True):
+        if not isinstance(code, str) or geom is None or geom.is_empty:
+            continue
+        polygons = [p for p in getattr(geom, "geoms", [geom]) if p.geom_type == "Polygon"]
+        if not polygons:
+            continue
+        largest = max(p.area for p in polygons)
+        rings.append(
+            (code, [list(p.exterior.coords) for p in polygons if p.area >= min(largest, 0.3)])
+        )
+    return tuple(charts.world_path_data(rings))
+
+
+def world_figure(world: Suppressed, num: Numbers) -> Markup:
+    """Draw the countries table as a world sketch (used until maps are built)."""
+    title = _("Respondents by country of residence")
+    published = [v for v in world.values.dropna() if v > 0]
+    top = max(published, default=0)
+    edges = [num.k, *(_nice(top * f) for f in (0.05, 0.15, 0.4))]
+    edges = sorted(set(e for e in edges if e >= num.k))
+    country_names = names.country_names(num.lang)
+    shades: dict[str, tuple[str, str]] = {}
+    for code in world.values.index:
+        value = published_value(world, code)
+        name = country_names.get(code, code)
+        text = _("%(country)s: %(n)s", country=name, n=num.cell(world, code))
+        if value is None:
+            shades[code] = (charts.HIDDEN, text)
+        elif value > 0:
+            level = sum(value >= e for e in edges) - 1
+            shades[code] = (charts.CLASSES[max(0, min(level, len(charts.CLASSES) - 1))], text)
+    legend = []
+    for i, low in enumerate(edges):
+        high = edges[i + 1] - 1 if i + 1 < len(edges) else None
+        text = (
+            _("%(low)s or more", low=num.count(low))
+            if high is None
+            else _("%(low)s to %(high)s", low=num.count(low), high=num.count(high))
+        )
+        legend.append((charts.CLASSES[min(i, len(charts.CLASSES) - 1)], text))
+    legend.append((charts.HIDDEN, num.hidden()))
+    return charts.world_sketch(world_paths(), shades, title, legend)
+
+
+def _nice(x: float) -> int:
+    """Round a class edge to one significant digit."""
+    if x < 10:
+        return int(max(x, 1))
+    scale = 10 ** int(math.log10(x))
+    return int(round(x / scale) * scale)
