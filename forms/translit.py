@@ -4,7 +4,7 @@ Latin Kazakh is generated, never hand-kept: the ``kk_Latn`` gettext catalog is w
 Cyrillic ``kk`` catalog by ``make catalogs`` (``python -m forms.translit``), and questionnaire
 labels for ``kk-Latn`` are derived from the ``kk`` labels when the questionnaire is loaded.
 
-The table is the 31-letter alphabet of the 2021 draft (``shared/REFERENCE.md``)::
+The table is the 31-letter alphabet of the 2021 draft (``docs/background.md``)::
 
     А a  Ә ä  Б b  В v  Г g  Ғ ğ  Д d  Е e  Ж j  З z  И i  Й i  І ı  К k  Қ q  Л l  М m
     Н n  Ң ñ  О o  Ө ö  П p  Р r  С s  Т t  У u  Ұ ū  Ү ü  Ф f  Х h  Һ h  Ш ş  Ы y

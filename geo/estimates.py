@@ -1,7 +1,7 @@
 """Best available estimates of ethnic Kazakhs living abroad, used for coverage ratios.
 
 The figures come from ``data/estimates.csv``; each row carries its source, year and confidence
-(see /work/shared/REFERENCE.md, "Ethnic Kazakhs abroad"). Where a source gives a single figure,
+(see docs/background.md). Where a source gives a single figure,
 ``low == high == central``; where it gives a range, ``central`` is the midpoint (said in ``note``).
 The uncertainty must be shown wherever a coverage ratio is shown.
 """

@@ -370,8 +370,21 @@ def test_report_uses_k10_carries_no_free_text_and_stands_alone(client, users):
     assert "My own words" not in report and "Surgeon" not in report
     assert IMG not in report and html.escape(IMG, quote=False) not in report  # typed cities
     assert small_numbers(report, 10) == []
-    assert "менее 10" in report or "fewer than 10" in report
+    assert "менее 10" in report and "fewer than" not in report  # the public k, in Russian
     assert db.session.scalar(select(AuditEvent).filter_by(action="download_country_report"))
+
+
+def test_pages_credit_the_boundary_and_place_data(client, users):
+    """GeoNames (CC BY 4.0) and Natural Earth are credited wherever their data are drawn."""
+    seed("RU", 12)
+    as_role(client, "analyst")
+    for url in (
+        "/analyst/?lang=en",
+        "/analyst/countries/RU?lang=en",
+        "/analyst/countries/RU/report?lang=en",
+    ):
+        page = client.get(url).text
+        assert "Made with Natural Earth" in page and "GeoNames" in page and "CC BY 4.0" in page
 
 
 @pytest.mark.parametrize("lang", ["kk", "kk-Arab", "en", "zh-Hans"])
