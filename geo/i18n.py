@@ -31,7 +31,8 @@ def identity(msgid: str) -> str:
 def babel_locale(language: str) -> Locale:
     """Return the CLDR locale for numbers and direction of a catalog language.
 
-    ``kk_Latn`` has no CLDR data (docs/background.md): it falls back to ``kk``; unknown codes to ``en``.
+    ``kk_Latn`` has no CLDR data (docs/background.md): it falls back to ``kk``; unknown codes
+    to ``en``.
     """
     code = language.replace("-", "_")
     if code.startswith("kk_Latn"):
