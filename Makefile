@@ -13,6 +13,8 @@ WEB_CONCURRENCY ?=
 GUNICORN_THREADS ?=
 # `make bench`: stored-row counts for the growth check, comma-separated.
 BENCH_SIZES ?= 10000,100000,1000000
+# `make test`: pytest-xdist workers (auto: one per core).
+TEST_WORKERS ?= auto
 # `make loadtest`: examples per fuzz test (four tests, so four times this many bodies).
 FUZZ_EXAMPLES ?= 750
 # `make loadtest`: schemathesis examples per API operation, against the API's own description.
@@ -28,7 +30,7 @@ run: setup database ## Serve the site on http://$(HOST):$(PORT)
 test: setup-dev chromium ## Lint, then run the whole test suite
 	$(BIN)/ruff check .
 	$(FLASK) atlas check-translations --limit 3
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 setup: $(VENV)/.installed assets catalogs
 
