@@ -68,6 +68,7 @@ translations: $(VENV)/.installed ## Extract new strings and merge them into ever
 database: $(VENV)/.installed catalogs ## Create or upgrade the database, load the questionnaires
 	$(FLASK) db upgrade
 	$(FLASK) atlas load-questionnaire
+	$(FLASK) atlas recount --quick --fix
 
 serve: setup database ## Serve the site under gunicorn on $(HOST):$(PORT) (production)
 	HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) GUNICORN_THREADS=$(GUNICORN_THREADS) \

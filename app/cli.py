@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from app import ROOT
+from app.counts import recount_command
 from app.data.commands import apply_retention_command, export_command
 from app.demo import generate_synthetic_command
 from app.jobs import enqueue_command, worker
@@ -59,6 +60,7 @@ atlas.add_command(worker)
 atlas.add_command(enqueue_command)
 atlas.add_command(build_maps_command)
 atlas.add_command(generate_synthetic_command)
+atlas.add_command(recount_command)
 atlas.add_command(create_link)
 atlas.add_command(export_command)
 atlas.add_command(apply_retention_command)

@@ -17,6 +17,7 @@ import math
 import sys
 import uuid
 from collections.abc import Callable, Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import click
@@ -25,7 +26,7 @@ import pandas as pd
 from flask.cli import with_appcontext
 from sqlalchemy import insert, select
 
-from app import questionnaires
+from app import counts, questionnaires
 from app.analyst.frames import EXTRA_MULTI, EXTRA_SCALARS
 from app.analyst.profiles import PROPOSALS_QUESTION
 from app.extensions import db
@@ -259,6 +260,7 @@ def insert_synthetic(
                 )
         db.session.execute(insert(Response), responses)
         db.session.execute(insert(Draft), drafts)
+        counts.apply(counts.totals_of(questionnaire, [SimpleNamespace(**r) for r in responses]))
         db.session.commit()
         inserted += len(responses)
         if progress:

@@ -8,12 +8,14 @@ name, which filters and aggregation read without opening the JSON.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -218,7 +220,34 @@ class SubmissionSource(db.Model):
         return f"<SubmissionSource {self.source_hash[:8]} until {self.expires_at}>"
 
 
+class ResponseCount(db.Model):
+    """Responses counted by version, day, country and fact, kept in step with the responses.
+
+    See :mod:`app.counts`: every analyst figure and published map sums these rows.
+    """
+
+    __tablename__ = "response_count"
+
+    #: What is counted ("all", "language", "needs", "age_sex", ...: app.counts.FACTS).
+    fact: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"), primary_key=True)
+    #: ISO 3166-1 alpha-2 country of residence, "" when not given.
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    #: The day (UTC) the responses were submitted.
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    #: The answer counted (a choice code, a band, "region\x1fcity"; "" for "all").
+    value: Mapped[str] = mapped_column(String(420), primary_key=True)
+    #: Responses, the sum of their record keys, and how many of them are independent.
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    key_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    sources: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"<ResponseCount {self.fact}={self.value!r} {self.country} {self.day}: {self.n}>"
+
+
 __all__ = [
+    "ResponseCount",
     "Draft",
     "Response",
     "SubmissionSource",

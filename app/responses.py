@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 
-from app import sources
+from app import counts, sources
 from app.extensions import db
 from app.main.security import sha256
 from app.models import Draft, Response, SurveyVersion, WithdrawnSubmission
@@ -155,6 +155,7 @@ def record_submission(
     """
     digest = sha256(canonical_json(answers))
     receipt = receipt_for(submission_id)
+    questionnaire = questionnaire_of(version)
     for _attempt in range(2):
         try:
             _lock_submission(submission_id)
@@ -183,10 +184,11 @@ def record_submission(
                 channel=channel,
                 link_id=link_id,
                 independent=sources.note_submission(source),
-                **role_columns(questionnaire_of(version), answers),
+                **role_columns(questionnaire, answers),
             )
             db.session.add(response)
             db.session.flush()
+            counts.add(response, questionnaire)
             response_id = response.id
             db.session.commit()
             return Submitted(response_id, submission_id, True, receipt)
@@ -211,6 +213,7 @@ def withdraw(code: str, source: str | None = None) -> bool:
     _lock_submission(submission_id)
     db.session.add(WithdrawnSubmission(submission_id=submission_id))
     sources.note_withdrawal(source)
+    counts.add(response, sign=-1)
     db.session.execute(delete(Response).where(Response.id == response.id))
     db.session.execute(delete(Draft).where(Draft.submission_id == submission_id))
     db.session.commit()

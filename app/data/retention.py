@@ -26,6 +26,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, or_, select
 
+from app import counts
 from app.accounts.services import record
 from app.extensions import db
 from app.models import Draft, Response, SurveyVersion, utcnow
@@ -82,7 +83,8 @@ def apply_retention(
     draft_cutoff = now - dt.timedelta(days=draft_days)
     anonymised = 0
     for version in db.session.scalars(select(SurveyVersion)).all():
-        text, locations = identifying_questions(questionnaire_of(version))
+        questionnaire = questionnaire_of(version)
+        text, locations = identifying_questions(questionnaire)
         has_identifying = [
             Response.city.is_not(None),
             Response.city_id.is_not(None),
@@ -106,8 +108,10 @@ def apply_retention(
             if not rows:
                 break
             for response in rows:
+                counts.add(response, questionnaire, sign=-1)  # what it counted before...
                 response.answers = anonymised_answers(response.answers or {}, text, locations)
                 response.city = response.city_id = response.lat = response.lon = None
+                counts.add(response, questionnaire)  # ...and what it counts now
             anonymised += len(rows)
             last = rows[-1].id
             db.session.commit()
