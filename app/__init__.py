@@ -96,7 +96,7 @@ def register_proxy(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app import db as database
-    from app.extensions import csrf, db, limiter, login, migrate
+    from app.extensions import compress, csrf, db, limiter, login, migrate
     from app.i18n import init_babel
 
     db.init_app(app)
@@ -106,6 +106,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     init_babel(app)
     csrf.init_app(app)
+    compress.init_app(app)
     login.init_app(app)
     login.login_view = "accounts.login_page"
     login.login_message = _l("Please sign in to see this page.")
@@ -168,7 +169,10 @@ def register_commands(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
+    from app import static_files
     from app.i18n import inject_language
+
+    static_files.register(app)
     from app.main.security import refuse_nul_bytes, set_security_headers
 
     app.before_request(refuse_nul_bytes)

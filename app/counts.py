@@ -49,6 +49,7 @@ SCALAR_ROLES = ("education", "occupation", "return_intention", "specialist_conse
 #: Several-answer questions counted by their role (one value per item named).
 MULTI_ROLES = ("skills", "languages", "needs", "contribution")
 #: Questions counted by their name where a questionnaire has them.
+YEARS_QUESTION = "years_in_country"
 SCALAR_QUESTIONS = ("association_member",)
 MULTI_QUESTIONS = ("scripts",)
 
@@ -137,7 +138,7 @@ FACTS: tuple[Fact, ...] = (
         lambda q, row, a: [citizenship_category(row.citizenship, row.country)],
     ),
     Fact("place", lambda q, row, a: [f"{row.region or ''}{SEP}{row.city or ''}"]),
-    Fact("years", lambda q, row, a: [years_band(a.get("years_in_country"))]),
+    Fact("years", lambda q, row, a: [years_band(a.get(YEARS_QUESTION))]),
     Fact("willing", _contributes),
     Fact("skilled", _skilled),
     *(Fact(r, lambda q, row, a, r=r: _one(_role(r)(q, row, a))) for r in SCALAR_ROLES),
@@ -323,6 +324,15 @@ def tally_of(
     """Return one fact's rows (from :func:`rows`) as a tally by one or two columns."""
     part = frame[frame["fact"] == fact]
     return Tally.from_rows(part, list(by), index=index, columns=columns)
+
+
+def pairs(frame: pd.DataFrame, fact: str, first: str, second: str) -> pd.DataFrame:
+    """Return a two-part fact's rows (``age_sex``, ``place``) with its parts as two columns."""
+    part = frame[frame["fact"] == fact].copy()
+    split = part["value"].str.split(SEP, n=1, expand=True) if len(part) else None
+    part[first] = split[0] if split is not None else []
+    part[second] = split[1] if split is not None else []
+    return part.drop(columns=["fact", "value"])
 
 
 # -- recount ----------------------------------------------------------------------------------

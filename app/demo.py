@@ -27,7 +27,6 @@ from flask.cli import with_appcontext
 from sqlalchemy import insert, select
 
 from app import counts, questionnaires
-from app.analyst.frames import EXTRA_MULTI, EXTRA_SCALARS
 from app.analyst.profiles import PROPOSALS_QUESTION
 from app.extensions import db
 from app.links.models import DistributionLink
@@ -140,7 +139,7 @@ def synthetic_answers(
 def _other_questions(mapper: Answers, answers: dict[str, Any], rng: np.random.Generator) -> None:
     """Answer the questions the analyst pages read by name (years in the country, scripts, ...)."""
     known = {q.name: q for q in mapper.questionnaire.questions()}
-    for name in EXTRA_SCALARS:
+    for name in (counts.YEARS_QUESTION, *counts.SCALAR_QUESTIONS):
         question = known.get(name)
         if question is None or name in answers:
             continue
@@ -150,7 +149,7 @@ def _other_questions(mapper: Answers, answers: dict[str, Any], rng: np.random.Ge
         elif rng.random() < 0.6:
             low, high = int(question.min or 0), int(question.max or 40)
             answers[name] = int(rng.integers(low, min(high, low + 40) + 1))
-    for name in EXTRA_MULTI:
+    for name in counts.MULTI_QUESTIONS:
         names = mapper.choices(name)
         if name in known and names and name not in answers:
             picked = [n for n in names if rng.random() < 0.3]

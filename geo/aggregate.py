@@ -250,12 +250,27 @@ def share_naming(
 
     :param items: items to report even if nobody named them (they are hidden: 0 %).
     """
-    k = policy.k
     group = _column(df, by)
     groups = tally(df, group.rename(by))
     keep = groups.n > 0
     groups = Tally(groups.n[keep], groups.key[keep], groups.sources[keep])
     naming = _naming_tally(group, df[role], df, groups.n.index, items)
+    return shares_from(groups, naming, policy, role)
+
+
+def shares_from(groups: Tally, naming: Tally, policy: Policy, role: str) -> Shares:
+    """Publish shares from tallies (as :func:`share_naming` does from respondents).
+
+    :param groups: respondents per group (1-D), the denominators.
+    :param naming: respondents naming each item, per group (2-D: the same groups x items).
+    """
+    k = policy.k
+    naming = Tally(
+        *(
+            part.reindex(index=groups.n.index, fill_value=0)
+            for part in (naming.n, naming.key, naming.sources)
+        )
+    )
     c, c_key, c_src = (part.to_numpy() for part in (naming.n, naming.key, naming.sources))
     n = groups.n.to_numpy()[:, None]
     n_src = groups.sources.to_numpy()[:, None]

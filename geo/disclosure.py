@@ -71,7 +71,7 @@ What this guarantees, and what it does not:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,6 +210,10 @@ class Tally:
     def ndim(self) -> int:
         """Return 1 for a series, 2 for a table."""
         return self.n.ndim
+
+    def __iter__(self) -> Iterator[pd.Series | pd.DataFrame]:
+        """Iterate over the three parts (n, key, sources), to reshape them alike."""
+        return iter((self.n, self.key, self.sources))
 
     @classmethod
     def from_rows(

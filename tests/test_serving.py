@@ -75,3 +75,30 @@ def test_gunicorn_serves_health_and_submissions(app, database_url):
         client.close()
         log = server.log()
     assert "rate limits kept in this process's memory" in log
+
+
+def test_pages_are_compressed_for_clients_that_accept_it(client):
+    plain = client.get("/s/kazakh-diaspora?lang=kk")
+    packed = client.get("/s/kazakh-diaspora?lang=kk", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert len(packed.data) < len(plain.data) / 2
+    import gzip
+
+    # The same page (the CSRF token and the served stamp differ per request).
+    assert gzip.decompress(packed.data).decode().startswith(plain.text[:4000])
+
+
+def test_static_files_carry_their_hash_and_are_cached_for_a_year(client):
+    import re
+
+    page = client.get("/s/kazakh-diaspora?lang=kk").text
+    href = re.search(r'href="(/static/css/atlas\.css\?v=[0-9a-f]{12})"', page).group(1)
+    hashed = client.get(href)
+    assert hashed.status_code == 200
+    assert "immutable" in hashed.headers["Cache-Control"]
+    assert "max-age=31536000" in hashed.headers["Cache-Control"]
+    stale = client.get("/static/css/atlas.css?v=000000000000")
+    assert "immutable" not in stale.headers.get("Cache-Control", "")
+    hashed.close()
+    stale.close()

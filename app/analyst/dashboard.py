@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from app import questionnaires
+from app import counts, questionnaires
 from app.accounts.models import Organisation
 from app.analyst import charts
 from app.analyst.charts import Bar
@@ -29,15 +28,13 @@ from app.analyst.figures import (
     weekly_figure,
     world_figure,
 )
-from app.analyst.filters import Filters, filtered
-from app.analyst.frames import survey_frame
+from app.analyst.filters import Filters
 from app.extensions import db
 from app.i18n import ENDONYMS, current_language
 from app.links.models import DistributionLink
 from app.models import Draft
 from app.privacy import analyst_policy, policy_for
 from forms.schema import Questionnaire
-from geo.aggregate import tally
 from geo.disclosure import TOTAL, Suppressed, Tally, publish
 
 #: Key of respondents who came without a distribution link.
@@ -57,8 +54,24 @@ class Dashboard:
     world_svg: Markup | None = None
 
 
+#: The facts (app.counts.FACTS) the dashboard sums, by answer.
+FACTS = (
+    "language", "link", "age_sex", "skills", "needs", "contribution", "willing", "skilled",
+    "specialist_consent",
+)  # fmt: skip
+
+
+def scope(filters: Filters) -> counts.Scope:
+    """Return the responses the filters select, as a scope of the kept counts."""
+    return counts.scope_of(
+        filters.survey, filters.version, filters.since, filters.until, filters.country
+    )
+
+
 def dashboard(filters: Filters, k: int | None = None, sketch: bool = True) -> Dashboard:
     """Compute the dashboard for the filters, every count published at ``K_ANALYST``.
+
+    Three sums over the kept counts (:mod:`app.counts`), whatever the number of responses.
 
     :param filters: validated filters (:func:`read_filters`).
     :param sketch: also draw the world sketch (when no published map has been built).
@@ -67,32 +80,39 @@ def dashboard(filters: Filters, k: int | None = None, sketch: bool = True) -> Da
     k = policy.k
     lang = current_language()
     num = Numbers(policy, lang)
-    df = filtered(survey_frame(filters.survey), filters)
+    where = scope(filters)
+    answers = counts.rows(where, FACTS)
+    by_country = counts.rows(where, ["all"], by=("country",))
+    by_day = counts.rows(where, ["all"], by=("day",))
     questionnaire = _questionnaire(filters)
-    countries, world = countries_figure(df, num)
+    countries, world = countries_figure(counts.tally_of(by_country, "all", ("country",)), num)
     board = Dashboard(filters, k, num.cell(world, TOTAL), countries=countries)
     board.world_svg = world_figure(world, num) if sketch else None
-    board.indicators = indicators(df, world, questionnaire, num)
+    everyone = counts.tally_of(by_country.assign(value=""), "all")
+    board.indicators = indicators(answers, everyone, world, num)
     board.figures = [
-        weekly_figure(df, num),
+        weekly_figure(by_day, num),
         single_figure(
             "languages",
             _("Language the questionnaire was answered in"),
-            df,
-            df["language"],
+            counts.tally_of(answers, "language"),
             {tag: ENDONYMS.get(tag, tag) for tag in current_app.config["LANGUAGES"]},
             num,
             ranked=True,
         ),
-        *link_figures(df, num, lang),
+        *link_figures(counts.tally_of(answers, "link"), num, lang),
         dropoff_figure(filters, questionnaire, num, lang),
-        pyramid_figure(df, questionnaires.role_labels(questionnaire, "sex", lang), num),
+        pyramid_figure(
+            Tally.from_rows(counts.pairs(answers, "age_sex", "age", "sex"), ["age", "sex"]),
+            questionnaires.role_labels(questionnaire, "sex", lang),
+            num,
+        ),
         *(
             multi_figure(
                 role,
                 title,
-                df,
-                df[role],
+                counts.tally_of(answers, role),
+                everyone,
                 questionnaires.role_labels(questionnaire, role, lang),
                 num,
                 ranked=True,
@@ -109,16 +129,17 @@ def dashboard(filters: Filters, k: int | None = None, sketch: bool = True) -> Da
 
 def _questionnaire(filters: Filters) -> Questionnaire | None:
     """Return the questionnaire of the filtered version, else the survey's newest."""
-    versions = questionnaires.versions(filters.survey)
-    if filters.version is not None:
-        versions = [v for v in versions if v.number == filters.version]
+    versions = questionnaires.versions(filters.survey, filters.version)
     return questionnaires.questionnaire_of(versions[-1]) if versions else None
 
 
 def indicators(
-    df: pd.DataFrame, world: Suppressed, questionnaire: Questionnaire | None, num: Numbers
+    answers: pd.DataFrame, everyone: Tally, world: Suppressed, num: Numbers
 ) -> list[Indicator]:
-    """Return the headline indicators the seed article asks for."""
+    """Return the headline indicators the seed article asks for.
+
+    :param answers: the dashboard's summed counts (:data:`FACTS`); ``everyone`` all respondents.
+    """
     out = [Indicator(_("Respondents"), num.cell(world, TOTAL))]
     published = int((world.values.notna() & (world.values >= num.k)).sum())
     out.append(
@@ -127,47 +148,41 @@ def indicators(
             num.count(published),
         )
     )
-    willing = df["contribution"].map(
-        lambda v: isinstance(v, tuple | list) and any(item != "none" for item in v)
-    )
+
+    def share(fact: str, chosen: set[str], by_part: int | None = None) -> str:
+        frame = answers[answers["fact"] == fact]
+        if by_part is not None:
+            frame = frame.assign(value=frame["value"].str.split(counts.SEP).str[by_part])
+        return _share_text(counts.tally_of(frame, fact), chosen, everyone, num)
+
     out.append(
         Indicator(
             _("Willing to contribute"),
-            _share_text(df, willing, num),
+            share("willing", {"yes"}),
             _("Named at least one way to contribute to Kazakhstan."),
         )
     )
-    skilled = df["skills"].map(lambda v: isinstance(v, tuple | list) and len(v) > 0)
+    out.append(Indicator(_("Named professional skills"), share("skilled", {"yes"})))
     out.append(
         Indicator(
-            _("Named professional skills"),
-            _share_text(df, skilled, num),
+            _("Agreed to join the specialists registry"), share("specialist_consent", {"yes"})
         )
     )
-    consent = df["specialist_consent"].astype(object) == "yes"
-    out.append(
-        Indicator(
-            _("Agreed to join the specialists registry"),
-            _share_text(df, consent, num),
-        )
-    )
-    women = df["sex"].astype(object) == "female"
-    out.append(Indicator(_("Women among respondents"), _share_text(df, women, num)))
-    young = df["age_band"].astype(object).isin(["16-24", "25-34"])
-    out.append(Indicator(_("Aged 16 to 34"), _share_text(df, young, num)))
+    out.append(Indicator(_("Women among respondents"), share("age_sex", {"female"}, 1)))
+    out.append(Indicator(_("Aged 16 to 34"), share("age_sex", {"16-24", "25-34"}, 0)))
     return out
 
 
-def _share_text(df: pd.DataFrame, mask: pd.Series, num: Numbers) -> str:
-    """Return "count (share)" of the respondents in ``mask`` when neither they nor the others
-    are below k (all or none is hidden too)."""
-    yes = mask.fillna(False).to_numpy(dtype=bool)
-    split = pd.Series(
-        pd.Categorical.from_codes(np.where(yes, 0, 1), categories=["yes", "no"]),
-        index=df.index,
-        name="split",
+def _share_text(counted: Tally, chosen: set[str], everyone: Tally, num: Numbers) -> str:
+    """Return "count (share)" of the respondents with an answer in ``chosen`` when neither they
+    nor the others are below k (all or none is hidden too)."""
+    inside = counted.n.index.isin(list(chosen))
+    yes = [int(part[inside].sum()) for part in counted]
+    all_ = [int(part.sum()) for part in everyone]
+    split = Tally(
+        *(pd.Series([y, a - y], index=["yes", "no"]) for y, a in zip(yes, all_, strict=True))
     )
-    table = publish(tally(df, split, index=["yes", "no"]), num.policy)
+    table = publish(split, num.policy)
     count, total = table.value("yes"), table.total
     if count is None or table.value("no") is None or not total:
         return num.hidden()
@@ -185,33 +200,40 @@ def link_labels(lang: str) -> tuple[dict[int, str], dict[int, str]]:
     return labels, owners
 
 
-def link_figures(df: pd.DataFrame, num: Numbers, lang: str) -> list[Figure]:
-    """Count respondents by distribution link and by the association that owns it."""
+def link_figures(by_link: Tally, num: Numbers, lang: str) -> list[Figure]:
+    """Count respondents by distribution link and by the association that owns it.
+
+    :param by_link: respondents per link id (as text; :data:`NO_ANSWER` for none).
+    """
     labels, owners = link_labels(lang)
-    links = df["link"].map(lambda v: DIRECT if pd.isna(v) else f"link:{int(v)}")
+    keys = [DIRECT if v == counts.NO_ANSWER else f"link:{v}" for v in by_link.n.index]
+    links = Tally(*(pd.Series(part.to_numpy(), index=keys) for part in by_link))
     link_names = {DIRECT: _("No link (came directly)")}
-    for value in links.unique():
+    for value in keys:
         if value != DIRECT:
             link_id = int(value.split(":")[1])
             link_names[value] = labels.get(link_id) or _("Link %(id)d", id=link_id)
-    by_link = single_figure(
-        "links", _("Responses by distribution link"), df, links, link_names, num, ranked=True
-    )
-    if not owners:
-        return [by_link]
-    associations = links.map(
-        lambda v: DIRECT if v == DIRECT else (owners.get(int(v.split(":")[1])) or DIRECT)
-    )
-    by_owner = single_figure(
-        "associations",
-        _("Responses by association"),
-        df,
-        associations,
-        {DIRECT: _("No association")},
-        num,
-        ranked=True,
-    )
-    return [by_link, by_owner]
+    figures = [
+        single_figure(
+            "links", _("Responses by distribution link"), links, link_names, num, ranked=True
+        )
+    ]
+    if owners:
+        owner = [
+            DIRECT if v == DIRECT else (owners.get(int(v.split(":")[1])) or DIRECT) for v in keys
+        ]
+        by_owner = Tally(*(part.groupby(owner).sum() for part in links))
+        figures.append(
+            single_figure(
+                "associations",
+                _("Responses by association"),
+                by_owner,
+                {DIRECT: _("No association")},
+                num,
+                ranked=True,
+            )
+        )
+    return figures
 
 
 def dropoff_figure(

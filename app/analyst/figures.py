@@ -22,24 +22,20 @@ from markupsafe import Markup
 
 from app.analyst import charts
 from app.analyst.charts import Bar
+from app.counts import NO_ANSWER, YEARS_BANDS
 from app.i18n import text_direction
 from forms import names
 from forms.schema import Questionnaire
-from geo.aggregate import AGE_BANDS, coverage, share_naming, tally
-from geo.disclosure import TOTAL, Policy, Suppressed, display_count, publish
+from geo.aggregate import AGE_BANDS, coverage, shares_from
+from geo.disclosure import TOTAL, Policy, Suppressed, Tally, display_count, publish
 from geo.estimates import load_estimates
 from geo.i18n import babel_locale, format_count, format_share
 
 #: Bands of years lived in the country of residence.
-YEARS_BANDS: tuple[tuple[int, int | None], ...] = ((0, 4), (5, 9), (10, 19), (20, 29), (30, None))
 
 
 #: How many occupations and proposals a page lists.
 TOP_OCCUPATIONS = 10
-
-
-#: Key of respondents who gave no answer to a question.
-NO_ANSWER = "__no_answer__"
 
 
 @dataclass(frozen=True)
@@ -127,8 +123,7 @@ def published_value(table: Suppressed, key: Any) -> float | None:
 def single_figure(
     key: str,
     title: str,
-    df: pd.DataFrame,
-    column: pd.Series,
+    counted: Tally,
     labels: Mapping[str, str],
     num: Numbers,
     *,
@@ -138,23 +133,17 @@ def single_figure(
     """Count respondents per answer of a one-answer question, published, with shares.
 
     Every listed choice gets a row ("fewer than k" where nobody chose it); answers outside the
-    list follow.
+    list follow; those who gave no answer are a row of their own (left out, they would be the
+    total minus the rows shown).
 
-    :param df: the respondents (for what disclosure control needs).
-    :param column: their answers, aligned with ``df``.
+    :param counted: respondents per answer (:data:`NO_ANSWER` for none), a 1-D tally.
     """
-    # Those who gave no answer are a row of their own: left out, they would be the total
-    # minus the rows shown, a count published without suppression.
-    if isinstance(column.dtype, pd.CategoricalDtype):  # no detour through Python objects
-        values = column.cat.add_categories([NO_ANSWER]).fillna(NO_ANSWER)
-    else:
-        values = column.astype(object).where(column.notna(), NO_ANSWER)
-    present = set(values.unique())
-    seen = sorted(str(c) for c in present if c != NO_ANSWER)
+    present = [str(v) for v in counted.n.index[counted.n.to_numpy() > 0]]
+    seen = sorted(v for v in present if v != NO_ANSWER)
     order = list(dict.fromkeys([*labels, *seen]))
     if NO_ANSWER in present:
         order.append(NO_ANSWER)
-    table = publish(tally(df, values.rename(key), index=order), num.policy)
+    table = publish(counted.reindex(order), num.policy)
     items = [item for item in order if item != NO_ANSWER]
     if ranked:
         items.sort(key=lambda item: -_rank(table, item))
@@ -177,8 +166,8 @@ def single_figure(
 def multi_figure(
     key: str,
     title: str,
-    df: pd.DataFrame,
-    answers: pd.Series,
+    naming: Tally,
+    respondents: Tally,
     labels: Mapping[str, str],
     num: Numbers,
     *,
@@ -186,34 +175,28 @@ def multi_figure(
 ) -> Figure:
     """Count respondents naming each item of a several-answer question, with shares.
 
-    Published by :func:`geo.aggregate.share_naming`: a count is hidden when it or the number
+    Published by :func:`geo.aggregate.shares_from`: a count is hidden when it or the number
     *not* naming the item is below k (nobody, or everybody, included), or when there are fewer
     than k respondents in all.
 
-    :param df: the respondents (for what disclosure control needs); ``answers`` aligned with it.
+    :param naming: respondents naming each item (1-D); ``respondents``: all of them, one cell.
     """
-    frame = pd.DataFrame(
-        {
-            "scope": pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), ["all"]),
-            key: answers.to_numpy(),
-            "record_key": df["record_key"].to_numpy(),
-            "independent": df["independent"].to_numpy(),
-        },
-        index=df.index,
+    items = list(dict.fromkeys([*labels, *map(str, naming.n.index)]))
+    naming = naming.reindex(items)
+    groups = Tally(*(pd.Series([int(part.sum())], index=["all"]) for part in respondents))
+    two_d = Tally(
+        *(pd.DataFrame([part.to_numpy()], index=["all"], columns=items) for part in naming)
     )
-    shares = share_naming(frame, key, num.policy, by="scope", items=list(labels))
-    named = list(shares.counts.columns) if "all" in shares.counts.index else []
+    shares = shares_from(groups, two_d, num.policy, key)
     rows = []
-    for item in dict.fromkeys([*labels, *map(str, named)]):
-        label = labels.get(item, item)
-        if item in named:
-            value = float(shares.counts.loc["all", item])
-            small = bool(shares.primary.loc["all", item])
-            text = display_count(value, small, num.k, _, num.count)
-            share = "—" if math.isnan(value) else shares.display("all", item, _, num.share)
-            rows.append(Row(label, (text, share), None if math.isnan(value) else value))
-        else:  # nobody answered at all
-            rows.append(Row(label, (num.hidden(), "—"), None))
+    for item in items:
+        value = float(shares.counts.loc["all", item])
+        small = bool(shares.primary.loc["all", item])
+        text = display_count(value, small, num.k, _, num.count)
+        share = "—" if math.isnan(value) else shares.display("all", item, _, num.share)
+        rows.append(
+            Row(labels.get(item, item), (text, share), None if math.isnan(value) else value)
+        )
     if ranked:
         rows.sort(key=lambda r: -(r.value if r.value is not None else -1))
     n_published = shares.n.get("all", np.nan)
@@ -225,21 +208,22 @@ def multi_figure(
     return Figure(key, title, headers, rows, chart, footer, note)
 
 
-def pyramid_figure(df: pd.DataFrame, sex_labels: Mapping[str, str], num: Numbers) -> Figure:
-    """Cross respondents by age band and sex, suppressed with margins, drawn as a pyramid."""
+def pyramid_figure(counted: Tally, sex_labels: Mapping[str, str], num: Numbers) -> Figure:
+    """Cross respondents by age band and sex, published with margins, drawn as a pyramid.
+
+    :param counted: a 2-D tally, age bands by sex (:data:`NO_ANSWER` for either not given).
+    """
     title = _("Respondents by sex and age")
-    sexes = list(dict.fromkeys([*sex_labels, *sorted(df["sex"].dropna().astype(str).unique())]))
+    found_sexes = [str(s) for s in counted.n.columns if s != NO_ANSWER and counted.n[s].sum()]
+    sexes = list(dict.fromkeys([*sex_labels, *sorted(found_sexes)]))
     bands = list(AGE_BANDS)
     # Missing answers are a row and a column of their own (see single_figure).
-    age = df["age_band"].astype(object).where(df["age_band"].notna(), NO_ANSWER)
-    sex = df["sex"].astype(object).where(df["sex"].notna(), NO_ANSWER)
-    if (age == NO_ANSWER).any():
+    if NO_ANSWER in counted.n.index and counted.n.loc[NO_ANSWER].sum():
         bands.append(NO_ANSWER)
-    if (sex == NO_ANSWER).any():
+    if NO_ANSWER in counted.n.columns and counted.n[NO_ANSWER].sum():
         sexes.append(NO_ANSWER)
-    table = publish(
-        tally(df, age.rename("age"), sex.rename("sex"), index=bands, columns=sexes), num.policy
-    )
+    grid = Tally(*(part.reindex(index=bands, columns=sexes, fill_value=0) for part in counted))
+    table = publish(grid, num.policy)
     sex_labels = {**sex_labels, NO_ANSWER: _("No answer")}
     rows = []
     for band in bands:
@@ -278,18 +262,20 @@ def _nan_none(value: float) -> float | None:
     return None if math.isnan(float(value)) else float(value)
 
 
-def weekly_figure(df: pd.DataFrame, num: Numbers) -> Figure:
-    """Count responses per calendar week (Monday first), published."""
+def weekly_figure(by_day: pd.DataFrame, num: Numbers) -> Figure:
+    """Count responses per calendar week (Monday first), published.
+
+    :param by_day: rows of ``day``, ``n``, ``key``, ``sources`` (:func:`app.counts.rows`).
+    """
     title = _("Responses per week")
-    submitted = df["submitted_at"]
-    if len(submitted) == 0:
+    if by_day.empty:
         return Figure("weeks", title, (_("Week of"), _("Responses")), [], None, None)
-    days = submitted.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
-    weeks = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
-    every = pd.date_range(weeks.min(), weeks.max(), freq="7D")
-    table = publish(tally(df, weeks.rename("week"), index=list(every)), num.policy)
+    days = pd.to_datetime(by_day["day"])
+    weeks = (days - pd.to_timedelta(days.dt.day_of_week, unit="D")).dt.date
+    every = [d.date() for d in pd.date_range(min(weeks), max(weeks), freq="7D")]
+    table = publish(Tally.from_rows(by_day.assign(week=weeks), ["week"], index=every), num.policy)
     rows = [
-        Row(format_date(week.date()), (num.cell(table, week),), published_value(table, week))
+        Row(format_date(week), (num.cell(table, week),), published_value(table, week))
         for week in every
     ]
     chart = charts.column_chart([Bar(r.label, r.value, r.cells[0]) for r in rows], title, num.rtl)
@@ -297,8 +283,8 @@ def weekly_figure(df: pd.DataFrame, num: Numbers) -> Figure:
     return Figure("weeks", title, (_("Week of"), _("Responses")), rows, chart, footer)
 
 
-def years_figure(df: pd.DataFrame, years: pd.Series, num: Numbers) -> Figure:
-    """Count respondents by years lived in their country of residence."""
+def years_figure(counted: Tally, num: Numbers) -> Figure:
+    """Count respondents by years lived in their country of residence (bands of the counts)."""
     labels: dict[str, str] = {}
     for low, high in YEARS_BANDS:
         key = f"{low}+" if high is None else f"{low}-{high}"
@@ -307,20 +293,18 @@ def years_figure(df: pd.DataFrame, years: pd.Series, num: Numbers) -> Figure:
             if high is None
             else _("%(low)d to %(high)d years", low=low, high=high)
         )
-    values = pd.to_numeric(years, errors="coerce")
-    banded = pd.Series(None, index=years.index, dtype=object)
-    for (low, high), key in zip(YEARS_BANDS, labels, strict=True):
-        inside = (values >= low) & ((values <= high) if high is not None else True)
-        banded[inside] = key
-    return single_figure("years", _("Years in the country of residence"), df, banded, labels, num)
+    return single_figure("years", _("Years in the country of residence"), counted, labels, num)
 
 
-def countries_figure(df: pd.DataFrame, num: Numbers) -> tuple[Figure, Suppressed]:
-    """Count respondents per country of residence against the estimated Kazakhs there."""
+def countries_figure(by_country: Tally, num: Numbers) -> tuple[Figure, Suppressed]:
+    """Count respondents per country of residence against the estimated Kazakhs there.
+
+    :param by_country: respondents per country (1-D tally).
+    """
     title = _("Respondents by country of residence")
     lang = num.lang
     country_names = names.country_names(lang)
-    world = publish(tally(df, "country"), num.policy)
+    world = publish(by_country, num.policy)
     estimates = load_estimates()
     cover = coverage(world, estimates)
     order = sorted(

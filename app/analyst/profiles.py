@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
-from app import questionnaires
+from app import counts, questionnaires
 from app.analyst import charts
 from app.analyst.figures import (
     TOP_OCCUPATIONS,
@@ -26,14 +26,13 @@ from app.analyst.figures import (
     single_figure,
     years_figure,
 )
-from app.analyst.frames import survey_frame
 from app.extensions import db
 from app.i18n import current_language
 from app.models import Response
 from app.privacy import analyst_policy, policy_for
 from forms import names
-from geo.aggregate import CITIZENSHIP_CATEGORIES, citizenship_category, coverage
-from geo.disclosure import TOTAL, roll_up
+from geo.aggregate import CITIZENSHIP_CATEGORIES, coverage
+from geo.disclosure import TOTAL, Tally, roll_up
 from geo.estimates import load_estimates
 
 PROPOSALS_SHOWN = 100
@@ -54,8 +53,7 @@ class CountryEntry:
 def country_list(survey: str | None, k: int | None = None) -> tuple[list[CountryEntry], str]:
     """Return every country with responses and its published count, and the total."""
     num = Numbers(policy_for(k) if k else analyst_policy(), current_language())
-    df = survey_frame(survey)
-    _figure, world = countries_figure(df, num)
+    _figure, world = countries_figure(_by_country(survey), num)
     country_names = names.country_names(num.lang)
     codes = sorted(
         world.values.index,
@@ -66,6 +64,20 @@ def country_list(survey: str | None, k: int | None = None) -> tuple[list[Country
         for c in codes
     ]
     return entries, num.cell(world, TOTAL)
+
+
+def _by_country(survey: str | None) -> Tally:
+    """Return every respondent of a survey by country of residence (from the kept counts)."""
+    frame = counts.rows(counts.scope_of(survey), ["all"], by=("country",))
+    return counts.tally_of(frame, "all", ("country",))
+
+
+#: The facts a country profile sums, by answer.
+FACTS = (
+    "all", "age_sex", "citizenship_category", "years", "education", "occupation", "skills",
+    "languages", "scripts", "needs", "contribution", "return_intention", "association_member",
+    "place",
+)  # fmt: skip
 
 
 def is_country_code(iso2: str) -> bool:
@@ -117,8 +129,7 @@ def country_profile(
     policy = policy_for(k) if k else analyst_policy()
     lang = lang or current_language()
     num = Numbers(policy, lang)
-    df = survey_frame(survey)
-    _countries, world = countries_figure(df, num)
+    _countries, world = countries_figure(_by_country(survey), num)
     name = names.country_names(lang).get(iso2, iso2)
     high_risk = iso2 in policy.high_risk
     in_table = iso2 in world.values.index
@@ -130,60 +141,62 @@ def country_profile(
     profile.estimate, profile.coverage = estimate_cells(iso2, cover, num)
     if not shown:
         return profile
-    rows = df[df["country"].astype(object) == iso2]
-    versions = questionnaires.versions(survey)
-    questionnaire = questionnaires.questionnaire_of(versions[-1]) if versions else None
+    answers = counts.rows(counts.scope_of(survey, country=iso2), FACTS)
+    questionnaire = questionnaires.newest_questionnaire(survey)
 
     def labels(role: str) -> dict[str, str]:
         return questionnaires.role_labels(questionnaire, role, lang)
 
-    category = citizenship_category(rows)
+    def of(fact: str) -> Tally:
+        return counts.tally_of(answers, fact)
+
+    everyone = of("all")
     profile.figures = [
-        pyramid_figure(rows, labels("sex"), num),
+        pyramid_figure(
+            Tally.from_rows(counts.pairs(answers, "age_sex", "age", "sex"), ["age", "sex"]),
+            labels("sex"),
+            num,
+        ),
         single_figure(
             "citizenship",
             _("Citizenship"),
-            rows,
-            category,
+            of("citizenship_category"),
             {key: _(msgid) for key, msgid in CITIZENSHIP_CATEGORIES.items()},
             num,
         ),
-        years_figure(rows, rows["years_in_country"], num),
-        single_figure(
-            "education", _("Education"), rows, rows["education"], labels("education"), num
-        ),
+        years_figure(of("years"), num),
+        single_figure("education", _("Education"), of("education"), labels("education"), num),
         single_figure(
             "occupation",
             _("Top occupations"),
-            rows,
-            rows["occupation"],
+            of("occupation"),
             labels("occupation"),
             num,
             ranked=True,
             top=TOP_OCCUPATIONS,
         ),
         multi_figure(
-            "skills", _("Skills"), rows, rows["skills"], labels("skills"), num, ranked=True
+            "skills", _("Skills"), of("skills"), everyone, labels("skills"), num, ranked=True
         ),
         multi_figure(
-            "languages", _("Languages spoken"), rows, rows["languages"], labels("languages"), num
+            "languages", _("Languages spoken"), of("languages"), everyone, labels("languages"), num
         ),
         multi_figure(
             "scripts",
             _("Scripts in which Kazakh is read"),
-            rows,
-            rows["scripts"],
+            of("scripts"),
+            everyone,
             labels_of(questionnaire, "scripts", lang),
             num,
         ),
         multi_figure(
-            "needs", _("Needs, ranked"), rows, rows["needs"], labels("needs"), num, ranked=True
+            "needs", _("Needs, ranked"), of("needs"), everyone, labels("needs"), num, ranked=True
         ),
         multi_figure(
             "contribution",
             _("Ways to contribute"),
-            rows,
-            rows["contribution"],
+            of("contribution"),
+            everyone,
             labels("contribution"),
             num,
             ranked=True,
@@ -191,26 +204,25 @@ def country_profile(
         single_figure(
             "return_intention",
             _("Intention to move to Kazakhstan"),
-            rows,
-            rows["return_intention"],
+            of("return_intention"),
             labels("return_intention"),
             num,
         ),
         single_figure(
             "association_member",
             _("Member of a diaspora association"),
-            rows,
-            rows["association_member"],
+            of("association_member"),
             labels_of(questionnaire, "association_member", lang),
             num,
         ),
     ]
-    _add_places(profile, rows, num, lang, typed_places)
+    places = counts.pairs(answers, "place", "region", "city").assign(country=iso2)
+    _add_places(profile, places, num, lang, typed_places)
     return profile
 
 
 def _add_places(
-    profile: CountryProfile, rows: pd.DataFrame, num: Numbers, lang: str, typed_places: bool
+    profile: CountryProfile, leaves: pd.DataFrame, num: Numbers, lang: str, typed_places: bool
 ) -> None:
     """List the country's places of at least k respondents and sketch them on its outline."""
     from geo import places as gazetteer
@@ -225,9 +237,7 @@ def _add_places(
     from geo.maps import unit_points
 
     levels = ["country", "region", "city"] if typed_places else ["country", "region"]
-    leaves = rows[levels].assign(
-        n=1, key=rows["record_key"], sources=rows["independent"].astype("int64")
-    )
+    leaves = leaves.replace({"region": {"": None}, "city": {"": None}})
     units = roll_up(leaves, levels, num.policy)
     located = []
     for unit, point in zip(units.itertuples(index=False), unit_points(units), strict=True):
