@@ -1,8 +1,10 @@
 """Question types: one small class each, in a registry keyed by the questionnaire's ``type``.
 
 Each type turns what a respondent sent (a form field's text or a JSON value) into the stored
-answer, checks it, and builds the WTForms field that asks for it. Messages are marked with
-:func:`forms.i18n.N_` and translated with the caller's ``gettext``.
+answer, checks it, and builds the WTForms field that asks for it. It also says what the rest of
+the application asks about an answer of its kind, so that nothing else branches on ``type``:
+its JSON Schema (the API's OpenAPI description) and the review page's text. Messages are marked
+with :func:`forms.i18n.N_` and translated with the caller's ``gettext``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 #: The parts a location answer sent to the API may have.
 LOCATION_KEYS = ("country", "region", "city", "geo")
 DEFAULT_MAX_LENGTH = {"text": 200, "long_text": 4000, "email": 254}
+#: Text the server stores: anything but NUL (U+0000), which no database keeps (a JSON Schema
+#: ``pattern``).
+STORABLE_TEXT = "^[^\\x00]*$"
+#: The largest whole number an integer question reads (15 digits), when it sets no bounds.
+LARGEST_INTEGER = 10**15 - 1
 #: Stored coordinates are rounded to this many decimals (about 1 km) before anything else.
 GEO_DECIMALS = 2
 
@@ -128,8 +135,6 @@ class QuestionType:
     """The behaviour shared by every type; subclasses override what differs."""
 
     name: ClassVar[str]
-    #: The JSON type an API client must send, for the error message and the OpenAPI schema.
-    json_kind: ClassVar[str] = "string"
 
     def coerce(self, question: Question, raw: Any, ctx: Context) -> Any:
         """Turn what was sent into the stored value (None when unanswered) or raise Invalid."""
@@ -161,13 +166,21 @@ class QuestionType:
         """Return the answer as the respondent would read it on the review page."""
         return "" if value is None else str(value)
 
+    def json_schema(self, question: Question, ctx: Context) -> dict[str, Any]:
+        """Return the JSON Schema of an answer: what :meth:`check_json` lets through."""
+        return {"type": "string"}
+
 
 class TextType(QuestionType):
     name = "text"
 
+    def max_length(self, question: Question) -> int:
+        """Return the most characters an answer may have."""
+        return question.max_length or DEFAULT_MAX_LENGTH.get(self.name, 200)
+
     def coerce(self, question, raw, ctx):
         value = super().coerce(question, raw, ctx)
-        limit = question.max_length or DEFAULT_MAX_LENGTH.get(self.name, 200)
+        limit = self.max_length(question)
         if value is not None and len(value) > limit:
             raise Invalid(N_("Use at most %(n)d characters."), n=limit)
         if value is not None and "\x00" in value:
@@ -176,28 +189,29 @@ class TextType(QuestionType):
 
     def check_json(self, question, value, ctx):
         super().check_json(question, value, ctx)
-        limit = question.max_length or DEFAULT_MAX_LENGTH.get(self.name, 200)
+        limit = self.max_length(question)
         if len(value) > limit:  # spaces count: the description's maxLength counts them
             raise Invalid(N_("Use at most %(n)d characters."), n=limit)
 
     def field(self, question, ctx):
-        limit = question.max_length or DEFAULT_MAX_LENGTH.get(self.name, 200)
         return StringField(
             ctx.label(question.label),
             description=ctx.label(question.hint),
-            render_kw={"maxlength": limit},
+            render_kw={"maxlength": self.max_length(question)},
         )
+
+    def json_schema(self, question, ctx):
+        return {"type": "string", "maxLength": self.max_length(question), "pattern": STORABLE_TEXT}
 
 
 class LongTextType(TextType):
     name = "long_text"
 
     def field(self, question, ctx):
-        limit = question.max_length or DEFAULT_MAX_LENGTH[self.name]
         return TextAreaField(
             ctx.label(question.label),
             description=ctx.label(question.hint),
-            render_kw={"maxlength": limit, "rows": 5},
+            render_kw={"maxlength": self.max_length(question), "rows": 5},
         )
 
 
@@ -222,11 +236,18 @@ class EmailType(TextType):
             render_kw={"type": "email", "maxlength": 254, "autocomplete": "email", "dir": "ltr"},
         )
 
+    def json_schema(self, question, ctx):
+        # The pattern is what the server accepts (no quotes, no < >), stricter than the format.
+        return {
+            **super().json_schema(question, ctx),
+            "format": "email",
+            "pattern": EMAIL_RE.pattern,
+        }
+
 
 class NumberType(QuestionType):
     """Shared by integer, decimal and year: parse, then check the range."""
 
-    json_kind = "number"
     parse: ClassVar[Callable[[str], float]] = float
 
     def bounds(self, question: Question) -> tuple[float | None, float | None]:
@@ -279,6 +300,15 @@ class NumberType(QuestionType):
     def form_data(self, question, value):
         return "" if value is None else _num(value)
 
+    def json_schema(self, question, ctx):
+        schema: dict[str, Any] = {"type": "number"}
+        low, high = self.bounds(question)
+        if low is not None:
+            schema["minimum"] = low
+        if high is not None:
+            schema["maximum"] = high
+        return schema
+
 
 def _num(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
@@ -305,6 +335,14 @@ class IntegerType(NumberType):
         field = super().field(question, ctx)
         field.kwargs["render_kw"] = {"inputmode": "numeric", "dir": "ltr", "maxlength": 16}
         return field
+
+    def json_schema(self, question, ctx):
+        low, high = self.bounds(question)
+        return {
+            "type": "integer",
+            "minimum": -LARGEST_INTEGER if low is None else low,
+            "maximum": LARGEST_INTEGER if high is None else high,
+        }
 
 
 class DecimalType(NumberType):
@@ -349,6 +387,9 @@ class DateType(QuestionType):
             render_kw={"type": "date", "dir": "ltr", "placeholder": "YYYY-MM-DD"},
         )
 
+    def json_schema(self, question, ctx):
+        return {"type": "string", "format": "date"}
+
 
 class SelectOneType(QuestionType):
     name = "select_one"
@@ -384,6 +425,9 @@ class SelectOneType(QuestionType):
     def display(self, question, value, ctx):
         return dict(self.options(question, ctx)).get(value, "") if value else ""
 
+    def json_schema(self, question, ctx):
+        return {"type": "string", "enum": [code for code, _ in self.options(question, ctx)]}
+
 
 class ConsentType(SelectOneType):
     name = "consent"
@@ -409,7 +453,6 @@ class MultiCheckboxField(SelectMultipleField):
 
 class SelectMultipleType(SelectOneType):
     name = "select_multiple"
-    json_kind = "array"
 
     def coerce(self, question, raw, ctx):
         if _blank(raw):
@@ -447,6 +490,9 @@ class SelectMultipleType(SelectOneType):
         labels = dict(self.options(question, ctx))
         return ", ".join(labels.get(v, v) for v in value or [])
 
+    def json_schema(self, question, ctx):
+        return {"type": "array", "items": super().json_schema(question, ctx), "uniqueItems": True}
+
 
 class CountryType(QuestionType):
     name = "country"
@@ -475,6 +521,9 @@ class CountryType(QuestionType):
 
     def display(self, question, value, ctx):
         return names.country_names(ctx.lang).get(value, "") if value else ""
+
+    def json_schema(self, question, ctx):
+        return {"type": "string", "enum": sorted(names.country_codes())}
 
 
 class LocationForm(Form):
@@ -509,7 +558,6 @@ class LocationField(FormField):
 
 class LocationType(QuestionType):
     name = "location"
-    json_kind = "object"
 
     def coerce(self, question, raw, ctx):
         if _blank(raw):
@@ -623,6 +671,28 @@ class LocationType(QuestionType):
         if value.get("city"):
             parts.append(value["city"])
         return ", ".join(reversed(parts))
+
+    def json_schema(self, question, ctx):
+        return {
+            "type": "object",
+            "properties": {
+                "country": {"type": "string", "enum": sorted(names.country_codes())},
+                "region": {"type": ["string", "null"], "description": "ISO 3166-2 code"},
+                "city": {"type": ["string", "null"], "maxLength": 200, "pattern": STORABLE_TEXT},
+                "geo": {
+                    "type": ["array", "null"],
+                    "description": "[latitude, longitude]; stored rounded to 2 decimals",
+                    "prefixItems": [
+                        {"type": "number", "minimum": -90, "maximum": 90},
+                        {"type": "number", "minimum": -180, "maximum": 180},
+                    ],
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+            },
+            "required": ["country"],
+            "additionalProperties": False,
+        }
 
 
 class NoteType(QuestionType):
