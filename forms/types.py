@@ -162,6 +162,17 @@ class QuestionType:
         """Return the stored value as the field's data, to fill the form again."""
         return "" if value is None else str(value)
 
+    def prepare_field(self, field: Any, ctx: Context) -> None:
+        """Fill what the bound field's choices depend on (other answers, the page language)."""
+
+    def raw_value(self, field: Any) -> Any:
+        """Return what the respondent sent in the bound field, for :meth:`coerce`."""
+        return field.data
+
+    def field_is_stale(self, field: Any) -> bool:
+        """Tell whether the bound field must be drawn again before its answer can be taken."""
+        return False
+
     def display(self, question: Question, value: Any, ctx: Context) -> str:
         """Return the answer as the respondent would read it on the review page."""
         return "" if value is None else str(value)
@@ -657,6 +668,23 @@ class LocationType(QuestionType):
             "lat": _num(geo[0]) if geo[0] != "" else "",
             "lon": _num(geo[1]) if geo[1] != "" else "",
         }
+
+    def prepare_field(self, field, ctx):
+        # The region list is the chosen country's, in the page language.
+        field.country.choices = country_select_choices(ctx.lang)
+        country = (field.country.data or "").upper()
+        field.region.choices = select_choices([("", "—"), *names.region_choices(country, ctx.lang)])
+        field.regions_for.data = country
+
+    def raw_value(self, field):
+        return {key: field[key].data for key in ("country", "region", "city", "lat", "lon")}
+
+    def field_is_stale(self, field):
+        # Without JavaScript the region list is drawn by the server for the country it knew;
+        # when the respondent picks another country the page is shown again with its regions.
+        chosen = (field.country.data or "").upper()
+        drawn_for = (field.regions_for.raw_data or [""])[0].upper()
+        return bool(chosen and chosen != drawn_for and names.region_choices(chosen, "en"))
 
     def display(self, question, value, ctx):
         if not value:
