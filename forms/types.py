@@ -135,6 +135,10 @@ class QuestionType:
     """The behaviour shared by every type; subclasses override what differs."""
 
     name: ClassVar[str]
+    #: The whole answer may identify its respondent (free text, an address): retention clears it.
+    identifying: ClassVar[bool] = False
+    #: The parts of a structured answer that may identify its respondent, cleared by retention.
+    identifying_parts: ClassVar[tuple[str, ...]] = ()
 
     def coerce(self, question: Question, raw: Any, ctx: Context) -> Any:
         """Turn what was sent into the stored value (None when unanswered) or raise Invalid."""
@@ -184,6 +188,7 @@ class QuestionType:
 
 class TextType(QuestionType):
     name = "text"
+    identifying = True
 
     def max_length(self, question: Question) -> int:
         """Return the most characters an answer may have."""
@@ -569,6 +574,8 @@ class LocationField(FormField):
 
 class LocationType(QuestionType):
     name = "location"
+    # Country and region stay for the aggregates; the city and the coordinates go.
+    identifying_parts = ("city", "city_id", "geo")
 
     def coerce(self, question, raw, ctx):
         if _blank(raw):
