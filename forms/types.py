@@ -3,8 +3,9 @@
 Each type turns what a respondent sent (a form field's text or a JSON value) into the stored
 answer, checks it, and builds the WTForms field that asks for it. It also says what the rest of
 the application asks about an answer of its kind, so that nothing else branches on ``type``:
-its JSON Schema (the API's OpenAPI description) and the review page's text. Messages are marked
-with :func:`forms.i18n.N_` and translated with the caller's ``gettext``.
+its JSON Schema (the API's OpenAPI description), the review page's text, what retention clears,
+and the template that draws it (``app/templates/survey/questions/``). Messages are marked with
+:func:`forms.i18n.N_` and translated with the caller's ``gettext``.
 """
 
 from __future__ import annotations
@@ -135,6 +136,10 @@ class QuestionType:
     """The behaviour shared by every type; subclasses override what differs."""
 
     name: ClassVar[str]
+    #: Whether the question takes an answer (a note does not, and has no field).
+    answers: ClassVar[bool] = True
+    #: The Jinja template that draws the question; it sees ``q``, its ``field`` and ``text``.
+    template: ClassVar[str] = "survey/questions/field.html"
     #: The whole answer may identify its respondent (free text, an address): retention clears it.
     identifying: ClassVar[bool] = False
     #: The parts of a structured answer that may identify its respondent, cleared by retention.
@@ -409,6 +414,7 @@ class DateType(QuestionType):
 
 class SelectOneType(QuestionType):
     name = "select_one"
+    template = "survey/questions/select_one.html"
 
     def options(self, question: Question, ctx: Context) -> list[tuple[str, str]]:
         return [(c.name, ctx.label(c.label)) for c in ctx.questionnaire.choice_list(question)]
@@ -469,6 +475,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 class SelectMultipleType(SelectOneType):
     name = "select_multiple"
+    template = "survey/questions/options.html"
 
     def coerce(self, question, raw, ctx):
         if _blank(raw):
@@ -574,6 +581,7 @@ class LocationField(FormField):
 
 class LocationType(QuestionType):
     name = "location"
+    template = "survey/questions/location.html"
     # Country and region stay for the aggregates; the city and the coordinates go.
     identifying_parts = ("city", "city_id", "geo")
 
@@ -732,6 +740,8 @@ class LocationType(QuestionType):
 
 class NoteType(QuestionType):
     name = "note"
+    answers = False
+    template = "survey/questions/note.html"
 
     def coerce(self, question, raw, ctx):
         return None
