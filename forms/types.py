@@ -3,9 +3,10 @@
 Each type turns what a respondent sent (a form field's text or a JSON value) into the stored
 answer, checks it, and builds the WTForms field that asks for it. It also says what the rest of
 the application asks about an answer of its kind, so that nothing else branches on ``type``:
-its JSON Schema (the API's OpenAPI description), the review page's text, what retention clears,
-and the template that draws it (``app/templates/survey/questions/``). Messages are marked with
-:func:`forms.i18n.N_` and translated with the caller's ``gettext``.
+its JSON Schema (the API's OpenAPI description), its columns in a response export, the review
+page's text, what retention clears, and the template that draws it
+(``app/templates/survey/questions/``). Messages are marked with :func:`forms.i18n.N_` and
+translated with the caller's ``gettext``.
 """
 
 from __future__ import annotations
@@ -128,6 +129,44 @@ class LongSelect(Select):
         )
 
 
+@dataclass(frozen=True)
+class ExportColumn:
+    """One column of a response export (CSV, XLSX) and its codebook entry."""
+
+    name: str
+    #: The question it comes from.
+    question: str
+    type: str
+    label: str
+    role: str
+    #: (code, label in the export language) of each choice.
+    choices: tuple[tuple[str, str], ...] = ()
+    #: Turns the question's answer into this column's cell; None: the answer is the cell.
+    fix: Callable[[Any], Any] | None = field(default=None, repr=False, compare=False)
+
+
+def _joined(separator: str, lookup: Mapping[str, str] | None) -> Callable[[Any], Any]:
+    """Return a fix joining a multiple choice's codes (or their labels)."""
+
+    def fix(value: Any) -> Any:
+        if value.__class__ is not list:
+            return value
+        if lookup is None:
+            return separator.join(map(str, value))
+        return separator.join(lookup.get(v, str(v)) for v in value)
+
+    return fix
+
+
+def _looked_up(lookup: Mapping[str, str]) -> Callable[[Any], Any]:
+    """Return a fix replacing a code by its label."""
+
+    def fix(value: Any) -> Any:
+        return lookup.get(value, value) if value.__class__ is str else value
+
+    return fix
+
+
 def _blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip()) or raw == [] or raw == {}
 
@@ -140,6 +179,9 @@ class QuestionType:
     answers: ClassVar[bool] = True
     #: The Jinja template that draws the question; it sees ``q``, its ``field`` and ``text``.
     template: ClassVar[str] = "survey/questions/field.html"
+    #: Whether answers go into response exports (an e-mail address is shown one person at a
+    #: time in the specialists registry, each showing audited, and never exported).
+    exported: ClassVar[bool] = True
     #: The whole answer may identify its respondent (free text, an address): retention clears it.
     identifying: ClassVar[bool] = False
     #: The parts of a structured answer that may identify its respondent, cleared by retention.
@@ -190,6 +232,32 @@ class QuestionType:
         """Return the JSON Schema of an answer: what :meth:`check_json` lets through."""
         return {"type": "string"}
 
+    def export_columns(
+        self, question: Question, ctx: Context, *, labels: bool, roles: Mapping[str, str]
+    ) -> list[ExportColumn]:
+        """Return the columns an answer becomes in a response export, with their codebook.
+
+        Cells are written as the fixes return them; the export neutralises formulas.
+
+        :param ctx: the questionnaire, the export's language and gettext for column labels.
+        :param labels: whether cells hold labels in that language rather than codes.
+        :param roles: role by target (``name``, or ``name.part`` of a location).
+        """
+        return [self.column(question, ctx, roles)]
+
+    def column(
+        self,
+        question: Question,
+        ctx: Context,
+        roles: Mapping[str, str],
+        choices: tuple[tuple[str, str], ...] = (),
+        fix: Callable[[Any], Any] | None = None,
+    ) -> ExportColumn:
+        """Return the one column a question's answer is exported in."""
+        name = question.name
+        label = ctx.label(question.label)
+        return ExportColumn(name, name, self.name, label, roles.get(name, ""), choices, fix)
+
 
 class TextType(QuestionType):
     name = "text"
@@ -238,6 +306,7 @@ class LongTextType(TextType):
 
 class EmailType(TextType):
     name = "email"
+    exported = False
 
     def coerce(self, question, raw, ctx):
         value = super().coerce(question, raw, ctx)
@@ -450,6 +519,11 @@ class SelectOneType(QuestionType):
     def json_schema(self, question, ctx):
         return {"type": "string", "enum": [code for code, _ in self.options(question, ctx)]}
 
+    def export_columns(self, question, ctx, *, labels, roles):
+        choices = tuple(self.options(question, ctx))
+        fix = _looked_up(dict(choices)) if labels else None
+        return [self.column(question, ctx, roles, choices, fix)]
+
 
 class ConsentType(SelectOneType):
     name = "consent"
@@ -464,6 +538,10 @@ class ConsentType(SelectOneType):
             choices=select_choices(self.options(question, ctx)),
             validate_choice=False,
         )
+
+    def export_columns(self, question, ctx, *, labels, roles):
+        # Codes in every language, the codebook's labels too: they are what is stored.
+        return [self.column(question, ctx, roles, (("yes", "yes"), ("no", "no")))]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -516,6 +594,13 @@ class SelectMultipleType(SelectOneType):
     def json_schema(self, question, ctx):
         return {"type": "array", "items": super().json_schema(question, ctx), "uniqueItems": True}
 
+    def export_columns(self, question, ctx, *, labels, roles):
+        # One cell: codes separated by spaces (as ODK and KoboToolbox write them), or labels
+        # separated by "; ".
+        choices = tuple(self.options(question, ctx))
+        fix = _joined("; ", dict(choices)) if labels else _joined(" ", None)
+        return [self.column(question, ctx, roles, choices, fix)]
+
 
 class CountryType(QuestionType):
     name = "country"
@@ -547,6 +632,10 @@ class CountryType(QuestionType):
 
     def json_schema(self, question, ctx):
         return {"type": "string", "enum": sorted(names.country_codes())}
+
+    def export_columns(self, question, ctx, *, labels, roles):
+        fix = _looked_up(names.country_names(ctx.lang)) if labels else None
+        return [self.column(question, ctx, roles, (), fix)]
 
 
 class LocationForm(Form):
@@ -737,10 +826,68 @@ class LocationType(QuestionType):
             "additionalProperties": False,
         }
 
+    def export_columns(self, question, ctx, *, labels, roles):
+        """Split the answer into country, region, city, latitude and longitude columns."""
+        name = question.name
+        label = ctx.label(question.label)
+        lang = ctx.lang
+        countries = names.country_names(lang)
+        region_names: dict[str, dict[str, str]] = {}
+
+        def part(key: str) -> Callable[[Any], Any]:
+            def fix(value: Any) -> Any:
+                return value.get(key) if value.__class__ is dict else None
+
+            return fix
+
+        def country(value: Any) -> Any:
+            code = value.get("country") if value.__class__ is dict else None
+            return countries.get(code, code) if labels and code.__class__ is str else code
+
+        def region(value: Any) -> Any:
+            code = value.get("region") if value.__class__ is dict else None
+            if not labels or code.__class__ is not str or value.get("country").__class__ is not str:
+                return code
+            country = value["country"]
+            if country not in region_names:
+                region_names[country] = dict(names.region_choices(country, lang))
+            return region_names[country].get(code, code)
+
+        def coordinate(index: int) -> Callable[[Any], Any]:
+            def fix(value: Any) -> Any:
+                geo = value.get("geo") if value.__class__ is dict else None
+                return geo[index] if geo.__class__ is list and len(geo) == 2 else None
+
+            return fix
+
+        def sub(key: str) -> str:
+            return roles.get(f"{name}.{key}", "")
+
+        parts = {
+            "country": ctx.gettext(N_("country")),
+            "region": ctx.gettext(N_("region")),
+            "city": ctx.gettext(N_("city or village")),
+            "lat": ctx.gettext(N_("latitude (2 decimals)")),
+            "lon": ctx.gettext(N_("longitude (2 decimals)")),
+        }
+        return [
+            ExportColumn(f"{name}.country", name, "country", f"{label} ({parts['country']})",
+                         sub("country"), (), country),
+            ExportColumn(f"{name}.region", name, "region", f"{label} ({parts['region']})",
+                         sub("region"), (), region),
+            ExportColumn(f"{name}.city", name, "text", f"{label} ({parts['city']})",
+                         sub("city"), (), part("city")),
+            ExportColumn(f"{name}.lat", name, "decimal", f"{label} ({parts['lat']})",
+                         sub("geo"), (), coordinate(0)),
+            ExportColumn(f"{name}.lon", name, "decimal", f"{label} ({parts['lon']})",
+                         sub("geo"), (), coordinate(1)),
+        ]  # fmt: skip
+
 
 class NoteType(QuestionType):
     name = "note"
     answers = False
+    exported = False
     template = "survey/questions/note.html"
 
     def coerce(self, question, raw, ctx):

@@ -50,7 +50,8 @@ from app.extensions import db
 from app.models import Response, Survey
 from app.questionnaires import questionnaire_of
 from forms import names
-from forms.schema import Question, Questionnaire
+from forms.schema import Questionnaire
+from forms.types import Context, ExportColumn
 from geo.disclosure import Policy, Suppressed, Tally, publish, roll_up
 
 FORMATS = ("csv", "xlsx", "geojson", "gpkg")
@@ -60,8 +61,6 @@ BATCH = 2000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: XLSX sheets hold at most 1,048,576 rows (one is the header).
 XLSX_MAX_ROWS = 1_048_575
-#: Question types whose answers are never exported (see the module docstring).
-WITHHELD_TYPES = frozenset({"email", "note"})
 
 Progress = Callable[[int], None]
 
@@ -255,20 +254,7 @@ def response_batches(request: ExportRequest, batch: int = BATCH) -> Iterator[Seq
 # -- columns and codebook -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Column:
-    """One column of the export and its codebook entry."""
-
-    name: str
-    #: The question it comes from.
-    question: str
-    type: str
-    label: str
-    role: str
-    #: (code, label in the export language) of each choice.
-    choices: tuple[tuple[str, str], ...]
-    #: Turns the question's answer into this column's cell; None: the answer is the cell.
-    fix: Callable[[Any], Any] | None = field(default=None, repr=False, compare=False)
+Column = ExportColumn
 
 
 def _utc_text(moment: dt.datetime | None) -> str:
@@ -277,113 +263,6 @@ def _utc_text(moment: dt.datetime | None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
-
-
-def _joined(separator: str, lookup: dict[str, str] | None) -> Callable[[Any], Any]:
-    """Return a fix joining a multiple choice's codes (or their labels)."""
-
-    def fix(value: Any) -> Any:
-        if value.__class__ is not list:
-            return value
-        if lookup is None:
-            return separator.join(map(str, value))
-        return separator.join(lookup.get(v, str(v)) for v in value)
-
-    return fix
-
-
-def _looked_up(lookup: dict[str, str]) -> Callable[[Any], Any]:
-    """Return a fix replacing a code by its label."""
-
-    def fix(value: Any) -> Any:
-        return lookup.get(value, value) if value.__class__ is str else value
-
-    return fix
-
-
-def _answer_columns(
-    question: Question, questionnaire: Questionnaire, lang: str, labels: bool, roles: dict
-) -> list[Column]:
-    """Return the columns one question becomes."""
-    name = question.name
-    label = questionnaire.text(question.label, lang)
-    role = roles.get(name, "")
-    kind = question.type
-    if kind == "location":
-        return _location_columns(question, label, lang, labels, roles)
-    choices: tuple[tuple[str, str], ...] = ()
-    if kind in ("select_one", "select_multiple"):
-        choices = tuple(
-            (c.name, questionnaire.text(c.label, lang)) for c in questionnaire.choice_list(question)
-        )
-    elif kind == "consent":
-        choices = (("yes", "yes"), ("no", "no"))
-    fix = None
-    if kind == "select_multiple":
-        fix = _joined("; ", dict(choices)) if labels else _joined(" ", None)
-    elif kind == "select_one" and labels:
-        fix = _looked_up(dict(choices))
-    elif kind == "country" and labels:
-        fix = _looked_up(names.country_names(lang))
-    return [Column(name, name, kind, label, role, choices, fix)]
-
-
-def _location_columns(
-    question: Question, label: str, lang: str, labels: bool, roles: dict
-) -> list[Column]:
-    """Split a location answer into country, region, city, latitude and longitude columns."""
-    name = question.name
-    countries = names.country_names(lang)
-    region_names: dict[str, dict[str, str]] = {}
-
-    def part(key: str) -> Callable[[Any], Any]:
-        def fix(value: Any) -> Any:
-            return value.get(key) if value.__class__ is dict else None
-
-        return fix
-
-    def country(value: Any) -> Any:
-        code = value.get("country") if value.__class__ is dict else None
-        return countries.get(code, code) if labels and code.__class__ is str else code
-
-    def region(value: Any) -> Any:
-        code = value.get("region") if value.__class__ is dict else None
-        if not labels or code.__class__ is not str or value.get("country").__class__ is not str:
-            return code
-        country = value["country"]
-        if country not in region_names:
-            region_names[country] = dict(names.region_choices(country, lang))
-        return region_names[country].get(code, code)
-
-    def coordinate(index: int) -> Callable[[Any], Any]:
-        def fix(value: Any) -> Any:
-            geo = value.get("geo") if value.__class__ is dict else None
-            return geo[index] if geo.__class__ is list and len(geo) == 2 else None
-
-        return fix
-
-    def sub(key: str) -> str:
-        return roles.get(f"{name}.{key}", "")
-
-    parts = {
-        "country": _("country"),
-        "region": _("region"),
-        "city": _("city or village"),
-        "lat": _("latitude (2 decimals)"),
-        "lon": _("longitude (2 decimals)"),
-    }
-    return [
-        Column(f"{name}.country", name, "country", f"{label} ({parts['country']})",
-               sub("country"), (), country),
-        Column(f"{name}.region", name, "region", f"{label} ({parts['region']})",
-               sub("region"), (), region),
-        Column(f"{name}.city", name, "text", f"{label} ({parts['city']})",
-               sub("city"), (), part("city")),
-        Column(f"{name}.lat", name, "decimal", f"{label} ({parts['lat']})",
-               sub("geo"), (), coordinate(0)),
-        Column(f"{name}.lon", name, "decimal", f"{label} ({parts['lon']})",
-               sub("geo"), (), coordinate(1)),
-    ]  # fmt: skip
 
 
 #: The response's own fields, before the answers.
@@ -409,15 +288,16 @@ def build_columns(request: ExportRequest) -> list[Column]:
     columns: list[Column] = []
     for version in reversed(versions):
         questionnaire = questionnaire_of(version)
+        ctx = Context(questionnaire, request.lang, _)
         roles = {target: role for role, target in questionnaire.roles.items()}
         for question in questionnaire.questions():
-            if question.name in seen or question.type in WITHHELD_TYPES:
+            if question.name in seen or not question.kind.exported:
                 continue
             if roles.get(question.name) == "contact_email":
                 continue
             seen.add(question.name)
             columns.extend(
-                _answer_columns(question, questionnaire, request.lang, request.labels, roles)
+                question.kind.export_columns(question, ctx, labels=request.labels, roles=roles)
             )
     return columns
 
