@@ -232,6 +232,11 @@ class QuestionType:
         """Return the JSON Schema of an answer: what :meth:`check_json` lets through."""
         return {"type": "string"}
 
+    def choice_labels(self, question: Question, ctx: Context) -> dict[str, str]:
+        """Return ``{code: label}`` of the codes an answer holds, as tables and charts name
+        them (empty for a type without choices)."""
+        return {}
+
     def export_columns(
         self, question: Question, ctx: Context, *, labels: bool, roles: Mapping[str, str]
     ) -> list[ExportColumn]:
@@ -519,6 +524,9 @@ class SelectOneType(QuestionType):
     def json_schema(self, question, ctx):
         return {"type": "string", "enum": [code for code, _ in self.options(question, ctx)]}
 
+    def choice_labels(self, question, ctx):
+        return dict(self.options(question, ctx))
+
     def export_columns(self, question, ctx, *, labels, roles):
         choices = tuple(self.options(question, ctx))
         fix = _looked_up(dict(choices)) if labels else None
@@ -538,6 +546,10 @@ class ConsentType(SelectOneType):
             choices=select_choices(self.options(question, ctx)),
             validate_choice=False,
         )
+
+    def choice_labels(self, question, ctx):
+        # A table reads "Yes", not the statement's "Yes, I agree".
+        return {"yes": ctx.gettext(N_("Yes")), "no": ctx.gettext(N_("No"))}
 
     def export_columns(self, question, ctx, *, labels, roles):
         # Codes in every language, the codebook's labels too: they are what is stored.
