@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 EMAIL_RE = re.compile(r"""^[^@\s<>"'\x00]{1,64}@[^@\s<>"'\x00]+\.[^@\s<>"'\x00]{2,}$""")
 #: A date as the API sends it (JSON Schema's ``format: date``); Python reads other forms too.
 ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-#: The parts a location answer sent to the API may have.
+#: The parts a location answer sent to the API may have, and that a role may name.
 LOCATION_KEYS = ("country", "region", "city", "geo")
 DEFAULT_MAX_LENGTH = {"text": 200, "long_text": 4000, "email": 254}
 #: Text the server stores: anything but NUL (U+0000), which no database keeps (a JSON Schema
@@ -177,6 +177,10 @@ class QuestionType:
     name: ClassVar[str]
     #: Whether the question takes an answer (a note does not, and has no field).
     answers: ClassVar[bool] = True
+    #: Whether the question needs a choice list (``choices:`` in the file).
+    needs_choices: ClassVar[bool] = False
+    #: The parts of a structured answer a role may name as ``name.part``.
+    parts: ClassVar[tuple[str, ...]] = ()
     #: The Jinja template that draws the question; it sees ``q``, its ``field`` and ``text``.
     template: ClassVar[str] = "survey/questions/field.html"
     #: Whether answers go into response exports (an e-mail address is shown one person at a
@@ -488,6 +492,7 @@ class DateType(QuestionType):
 
 class SelectOneType(QuestionType):
     name = "select_one"
+    needs_choices = True
     template = "survey/questions/select_one.html"
 
     def options(self, question: Question, ctx: Context) -> list[tuple[str, str]]:
@@ -535,6 +540,7 @@ class SelectOneType(QuestionType):
 
 class ConsentType(SelectOneType):
     name = "consent"
+    needs_choices = False  # always yes or no
 
     def options(self, question, ctx):
         return [("yes", ctx.gettext(N_("Yes, I agree"))), ("no", ctx.gettext(N_("No")))]
@@ -682,6 +688,7 @@ class LocationField(FormField):
 
 class LocationType(QuestionType):
     name = "location"
+    parts = LOCATION_KEYS
     template = "survey/questions/location.html"
     # Country and region stay for the aggregates; the city and the coordinates go.
     identifying_parts = ("city", "city_id", "geo")

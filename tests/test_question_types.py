@@ -85,6 +85,8 @@ def test_each_type_says_whether_it_answers_is_exported_and_identifies(kind):
     assert isinstance(kind.exported, bool)
     assert isinstance(kind.identifying, bool)
     assert all(isinstance(part, str) for part in kind.identifying_parts)
+    assert isinstance(kind.needs_choices, bool)
+    assert all(isinstance(part, str) for part in kind.parts)
     assert kind.answers or not kind.exported  # nothing to export without an answer
 
 
@@ -132,6 +134,14 @@ def test_identifying_parts_are_parts_of_the_stored_answer(questionnaire, kind):
     question = _question(questionnaire, kind)
     stored = kind.coerce(question, SAMPLES[kind.name], Context(questionnaire, "en"))
     assert set(kind.identifying_parts) <= set(stored)
+
+
+def test_the_parts_a_role_may_name_are_parts_of_the_stored_answer(questionnaire, kind):
+    if not kind.parts:
+        return
+    question = _question(questionnaire, kind)
+    stored = kind.coerce(question, SAMPLES[kind.name], Context(questionnaire, "en"))
+    assert set(kind.parts) <= set(stored)
 
 
 def test_the_review_page_shows_an_unanswered_question_as_empty(questionnaire, kind):
