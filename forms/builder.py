@@ -12,7 +12,7 @@ from typing import Any
 from wtforms import Form
 
 from forms.schema import Group, Questionnaire
-from forms.types import QUESTION_TYPES, Context
+from forms.types import Context
 
 
 def build_page_form(base: type[Form], group: Group, ctx: Context) -> type[Form]:
@@ -24,7 +24,7 @@ def build_page_form(base: type[Form], group: Group, ctx: Context) -> type[Form]:
     """
     form_class = type("QuestionnaireForm", (base,), {})
     for question in group.questions:
-        unbound = QUESTION_TYPES[question.type].field(question, ctx)
+        unbound = question.kind.field(question, ctx)
         if unbound is not None:
             setattr(form_class, question.name, unbound)
     return form_class
@@ -32,25 +32,19 @@ def build_page_form(base: type[Form], group: Group, ctx: Context) -> type[Form]:
 
 def form_data(group: Group, values: Mapping[str, Any]) -> dict[str, Any]:
     """Return stored answers as the ``data`` a page form is filled with."""
-    return {
-        q.name: QUESTION_TYPES[q.type].form_data(q, values.get(q.name))
-        for q in group.questions
-        if q.answers
-    }
+    return {q.name: q.kind.form_data(q, values.get(q.name)) for q in group.questions if q.answers}
 
 
 def prepare(form: Form, group: Group, ctx: Context) -> None:
     """Fill the lists that depend on other answers or the language (a country's regions)."""
     for question in group.questions:
         if question.answers:
-            QUESTION_TYPES[question.type].prepare_field(form[question.name], ctx)
+            question.kind.prepare_field(form[question.name], ctx)
 
 
 def raw_answers(form: Form, group: Group) -> dict[str, Any]:
     """Return what the respondent sent on the page, by question name, for validation."""
-    return {
-        q.name: QUESTION_TYPES[q.type].raw_value(form[q.name]) for q in group.questions if q.answers
-    }
+    return {q.name: q.kind.raw_value(form[q.name]) for q in group.questions if q.answers}
 
 
 def region_list_is_stale(form: Form, group: Group) -> list[str]:
@@ -59,11 +53,7 @@ def region_list_is_stale(form: Form, group: Group) -> list[str]:
     Such a page is shown again, drawn anew: a location's region list, drawn without JavaScript
     for the country the server knew, after the respondent picked another country.
     """
-    return [
-        q.name
-        for q in group.questions
-        if q.answers and QUESTION_TYPES[q.type].field_is_stale(form[q.name])
-    ]
+    return [q.name for q in group.questions if q.answers and q.kind.field_is_stale(form[q.name])]
 
 
 def expression_data(questionnaire: Questionnaire, group: Group) -> dict[str, Any]:

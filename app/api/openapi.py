@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from forms.schema import Questionnaire
-from forms.types import QUESTION_TYPES, Context
+from forms.types import Context
 
 OPENAPI_VERSION = "3.1.0"
 ERROR_STATUSES = {
@@ -35,7 +35,7 @@ def submission_schema(questionnaire: Questionnaire) -> dict[str, Any]:
         for question in group.questions:
             if not question.answers:
                 continue
-            schema = QUESTION_TYPES[question.type].json_schema(question, ctx)
+            schema = question.kind.json_schema(question, ctx)
             schema["title"] = questionnaire.text(question.label, "en")[:200]
             properties[question.name] = schema
             # Only questions asked of everyone are always required; the others depend on answers.

@@ -33,7 +33,6 @@ from app.extensions import db
 from app.models import Draft, Response, SurveyVersion, utcnow
 from app.questionnaires import questionnaire_of
 from forms.schema import Questionnaire
-from forms.types import QUESTION_TYPES
 
 BATCH = 500
 
@@ -53,14 +52,14 @@ def identifying_questions(
 ) -> tuple[set[str], dict[str, tuple[str, ...]]]:
     """Return the questions whose whole answer may identify a person (free text, e-mail), and
     the others' identifying parts by question (a location's city and coordinates)."""
-    whole = {q.name for q in questionnaire.questions() if QUESTION_TYPES[q.type].identifying}
+    whole = {q.name for q in questionnaire.questions() if q.kind.identifying}
     target = questionnaire.role_question("contact_email")
     if target:
         whole.add(target[0])
     parts = {
-        q.name: QUESTION_TYPES[q.type].identifying_parts
+        q.name: q.kind.identifying_parts
         for q in questionnaire.questions()
-        if QUESTION_TYPES[q.type].identifying_parts
+        if q.kind.identifying_parts
     }
     return whole, parts
 
