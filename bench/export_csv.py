@@ -5,7 +5,7 @@
 Fills a temporary SQLite database with N synthetic responses (:func:`geo.synthetic.generate`,
 shaped like answers to the bundled questionnaire), then runs, each in its own subprocess:
 
-* ``atlas``: :func:`app.data.exports.write_csv` (what ``flask atlas export --format csv`` does):
+* ``atlas``: :func:`app.data.exports.write` (what ``flask atlas export --format csv`` does):
   rows read in batches, every answer flattened into its own column, text cells neutralised;
 * ``baseline``: ``pandas.read_sql`` of the same rows (the answers stay one JSON text column),
   then ``DataFrame.to_csv``;
@@ -151,7 +151,7 @@ def run_atlas(url: str, out: Path) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True})
     with app.app_context():
         request = exports.prepare(find_survey(SLUG), "csv", None, False, exports.ExportFilters())
-        measure(lambda: exports.write_csv(request, out))
+        measure(lambda: exports.write(request, out))
 
 
 def run_baseline(url: str, out: Path) -> None:

@@ -24,8 +24,6 @@ LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 #: Languages whose texts are generated from another language's when a file gives none:
 #: Latin Kazakh is transliterated from Cyrillic (forms/translit.py), never kept by hand.
 DERIVED_LANGUAGES: dict[str, tuple[str, Callable[[str], str]]] = {"kk-Latn": ("kk", to_latin)}
-#: The parts of a location answer that a role may point at.
-LOCATION_PARTS = ("country", "region", "city", "geo")
 #: How deep and how large a questionnaire file may be: the bundled one is 6 levels deep and
 #: holds some 3,600 values, and a file of the upload limit (512 KB) about 25,000.
 MAX_DEPTH = 64
@@ -360,7 +358,8 @@ class _Loader:
             if group not in group_names:
                 self.problem(where, N_("unknown group %(group)s"), group=group)
             list_name = doc.get("choices")
-            if qtype in ("select_one", "select_multiple"):
+            kind = QUESTION_TYPES.get(qtype)
+            if kind is not None and kind.needs_choices:
                 if not list_name:
                     self.problem(where, N_("a %(type)s question needs a choice list"), type=qtype)
                 elif list_name not in choices:
@@ -442,7 +441,8 @@ class _Loader:
             if question is None:
                 self.problem(where, N_("reference to unknown question %(name)s"), name=name)
                 continue
-            if part and (question.type != "location" or part not in LOCATION_PARTS):
+            kind = QUESTION_TYPES.get(question.type)  # None: reported as an unknown type
+            if part and part not in (kind.parts if kind else ()):
                 self.problem(where, N_("%(target)s is not a part of a location"), target=target)
                 continue
             roles[str(role)] = str(target)

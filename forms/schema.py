@@ -9,6 +9,7 @@ from typing import Any
 
 from forms.expr import Node
 from forms.i18n import pick
+from forms.types import QUESTION_TYPES, QuestionType
 
 #: The semantic roles a questionnaire maps onto its questions; maps and profiles read these.
 ROLES: tuple[str, ...] = (
@@ -62,9 +63,14 @@ class Question:
     max_length: int | None = None
 
     @property
+    def kind(self) -> QuestionType:
+        """Return the question's type, which owns how its answers are read, shown and kept."""
+        return QUESTION_TYPES[self.type]
+
+    @property
     def answers(self) -> bool:
         """Return whether the question takes an answer (a note does not)."""
-        return self.type != "note"
+        return self.kind.answers
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
 """Question types: one small class each, in a registry keyed by the questionnaire's ``type``.
 
 Each type turns what a respondent sent (a form field's text or a JSON value) into the stored
-answer, checks it, and builds the WTForms field that asks for it. Messages are marked with
-:func:`forms.i18n.N_` and translated with the caller's ``gettext``.
+answer, checks it, and builds the WTForms field that asks for it. It also says what the rest of
+the application asks about an answer of its kind, so that nothing else branches on ``type``:
+its JSON Schema (the API's OpenAPI description), its columns in a response export, the review
+page's text, what retention clears, and the template that draws it
+(``app/templates/survey/questions/``). Messages are marked with :func:`forms.i18n.N_` and
+translated with the caller's ``gettext``.
 """
 
 from __future__ import annotations
@@ -41,9 +45,14 @@ if TYPE_CHECKING:
 EMAIL_RE = re.compile(r"""^[^@\s<>"'\x00]{1,64}@[^@\s<>"'\x00]+\.[^@\s<>"'\x00]{2,}$""")
 #: A date as the API sends it (JSON Schema's ``format: date``); Python reads other forms too.
 ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-#: The parts a location answer sent to the API may have.
+#: The parts a location answer sent to the API may have, and that a role may name.
 LOCATION_KEYS = ("country", "region", "city", "geo")
 DEFAULT_MAX_LENGTH = {"text": 200, "long_text": 4000, "email": 254}
+#: Text the server stores: anything but NUL (U+0000), which no database keeps (a JSON Schema
+#: ``pattern``).
+STORABLE_TEXT = "^[^\\x00]*$"
+#: The largest whole number an integer question reads (15 digits), when it sets no bounds.
+LARGEST_INTEGER = 10**15 - 1
 #: Stored coordinates are rounded to this many decimals (about 1 km) before anything else.
 GEO_DECIMALS = 2
 
@@ -120,6 +129,44 @@ class LongSelect(Select):
         )
 
 
+@dataclass(frozen=True)
+class ExportColumn:
+    """One column of a response export (CSV, XLSX) and its codebook entry."""
+
+    name: str
+    #: The question it comes from.
+    question: str
+    type: str
+    label: str
+    role: str
+    #: (code, label in the export language) of each choice.
+    choices: tuple[tuple[str, str], ...] = ()
+    #: Turns the question's answer into this column's cell; None: the answer is the cell.
+    fix: Callable[[Any], Any] | None = field(default=None, repr=False, compare=False)
+
+
+def _joined(separator: str, lookup: Mapping[str, str] | None) -> Callable[[Any], Any]:
+    """Return a fix joining a multiple choice's codes (or their labels)."""
+
+    def fix(value: Any) -> Any:
+        if value.__class__ is not list:
+            return value
+        if lookup is None:
+            return separator.join(map(str, value))
+        return separator.join(lookup.get(v, str(v)) for v in value)
+
+    return fix
+
+
+def _looked_up(lookup: Mapping[str, str]) -> Callable[[Any], Any]:
+    """Return a fix replacing a code by its label."""
+
+    def fix(value: Any) -> Any:
+        return lookup.get(value, value) if value.__class__ is str else value
+
+    return fix
+
+
 def _blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip()) or raw == [] or raw == {}
 
@@ -128,8 +175,21 @@ class QuestionType:
     """The behaviour shared by every type; subclasses override what differs."""
 
     name: ClassVar[str]
-    #: The JSON type an API client must send, for the error message and the OpenAPI schema.
-    json_kind: ClassVar[str] = "string"
+    #: Whether the question takes an answer (a note does not, and has no field).
+    answers: ClassVar[bool] = True
+    #: Whether the question needs a choice list (``choices:`` in the file).
+    needs_choices: ClassVar[bool] = False
+    #: The parts of a structured answer a role may name as ``name.part``.
+    parts: ClassVar[tuple[str, ...]] = ()
+    #: The Jinja template that draws the question; it sees ``q``, its ``field`` and ``text``.
+    template: ClassVar[str] = "survey/questions/field.html"
+    #: Whether answers go into response exports (an e-mail address is shown one person at a
+    #: time in the specialists registry, each showing audited, and never exported).
+    exported: ClassVar[bool] = True
+    #: The whole answer may identify its respondent (free text, an address): retention clears it.
+    identifying: ClassVar[bool] = False
+    #: The parts of a structured answer that may identify its respondent, cleared by retention.
+    identifying_parts: ClassVar[tuple[str, ...]] = ()
 
     def coerce(self, question: Question, raw: Any, ctx: Context) -> Any:
         """Turn what was sent into the stored value (None when unanswered) or raise Invalid."""
@@ -157,17 +217,68 @@ class QuestionType:
         """Return the stored value as the field's data, to fill the form again."""
         return "" if value is None else str(value)
 
+    def prepare_field(self, field: Any, ctx: Context) -> None:
+        """Fill what the bound field's choices depend on (other answers, the page language)."""
+
+    def raw_value(self, field: Any) -> Any:
+        """Return what the respondent sent in the bound field, for :meth:`coerce`."""
+        return field.data
+
+    def field_is_stale(self, field: Any) -> bool:
+        """Tell whether the bound field must be drawn again before its answer can be taken."""
+        return False
+
     def display(self, question: Question, value: Any, ctx: Context) -> str:
         """Return the answer as the respondent would read it on the review page."""
         return "" if value is None else str(value)
 
+    def json_schema(self, question: Question, ctx: Context) -> dict[str, Any]:
+        """Return the JSON Schema of an answer: what :meth:`check_json` lets through."""
+        return {"type": "string"}
+
+    def choice_labels(self, question: Question, ctx: Context) -> dict[str, str]:
+        """Return ``{code: label}`` of the codes an answer holds, as tables and charts name
+        them (empty for a type without choices)."""
+        return {}
+
+    def export_columns(
+        self, question: Question, ctx: Context, *, labels: bool, roles: Mapping[str, str]
+    ) -> list[ExportColumn]:
+        """Return the columns an answer becomes in a response export, with their codebook.
+
+        Cells are written as the fixes return them; the export neutralises formulas.
+
+        :param ctx: the questionnaire, the export's language and gettext for column labels.
+        :param labels: whether cells hold labels in that language rather than codes.
+        :param roles: role by target (``name``, or ``name.part`` of a location).
+        """
+        return [self.column(question, ctx, roles)]
+
+    def column(
+        self,
+        question: Question,
+        ctx: Context,
+        roles: Mapping[str, str],
+        choices: tuple[tuple[str, str], ...] = (),
+        fix: Callable[[Any], Any] | None = None,
+    ) -> ExportColumn:
+        """Return the one column a question's answer is exported in."""
+        name = question.name
+        label = ctx.label(question.label)
+        return ExportColumn(name, name, self.name, label, roles.get(name, ""), choices, fix)
+
 
 class TextType(QuestionType):
     name = "text"
+    identifying = True
+
+    def max_length(self, question: Question) -> int:
+        """Return the most characters an answer may have."""
+        return question.max_length or DEFAULT_MAX_LENGTH.get(self.name, 200)
 
     def coerce(self, question, raw, ctx):
         value = super().coerce(question, raw, ctx)
-        limit = question.max_length or DEFAULT_MAX_LENGTH.get(self.name, 200)
+        limit = self.max_length(question)
         if value is not None and len(value) > limit:
             raise Invalid(N_("Use at most %(n)d characters."), n=limit)
         if value is not None and "\x00" in value:
@@ -176,33 +287,35 @@ class TextType(QuestionType):
 
     def check_json(self, question, value, ctx):
         super().check_json(question, value, ctx)
-        limit = question.max_length or DEFAULT_MAX_LENGTH.get(self.name, 200)
+        limit = self.max_length(question)
         if len(value) > limit:  # spaces count: the description's maxLength counts them
             raise Invalid(N_("Use at most %(n)d characters."), n=limit)
 
     def field(self, question, ctx):
-        limit = question.max_length or DEFAULT_MAX_LENGTH.get(self.name, 200)
         return StringField(
             ctx.label(question.label),
             description=ctx.label(question.hint),
-            render_kw={"maxlength": limit},
+            render_kw={"maxlength": self.max_length(question)},
         )
+
+    def json_schema(self, question, ctx):
+        return {"type": "string", "maxLength": self.max_length(question), "pattern": STORABLE_TEXT}
 
 
 class LongTextType(TextType):
     name = "long_text"
 
     def field(self, question, ctx):
-        limit = question.max_length or DEFAULT_MAX_LENGTH[self.name]
         return TextAreaField(
             ctx.label(question.label),
             description=ctx.label(question.hint),
-            render_kw={"maxlength": limit, "rows": 5},
+            render_kw={"maxlength": self.max_length(question), "rows": 5},
         )
 
 
 class EmailType(TextType):
     name = "email"
+    exported = False
 
     def coerce(self, question, raw, ctx):
         value = super().coerce(question, raw, ctx)
@@ -222,11 +335,18 @@ class EmailType(TextType):
             render_kw={"type": "email", "maxlength": 254, "autocomplete": "email", "dir": "ltr"},
         )
 
+    def json_schema(self, question, ctx):
+        # The pattern is what the server accepts (no quotes, no < >), stricter than the format.
+        return {
+            **super().json_schema(question, ctx),
+            "format": "email",
+            "pattern": EMAIL_RE.pattern,
+        }
+
 
 class NumberType(QuestionType):
     """Shared by integer, decimal and year: parse, then check the range."""
 
-    json_kind = "number"
     parse: ClassVar[Callable[[str], float]] = float
 
     def bounds(self, question: Question) -> tuple[float | None, float | None]:
@@ -279,6 +399,15 @@ class NumberType(QuestionType):
     def form_data(self, question, value):
         return "" if value is None else _num(value)
 
+    def json_schema(self, question, ctx):
+        schema: dict[str, Any] = {"type": "number"}
+        low, high = self.bounds(question)
+        if low is not None:
+            schema["minimum"] = low
+        if high is not None:
+            schema["maximum"] = high
+        return schema
+
 
 def _num(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
@@ -305,6 +434,14 @@ class IntegerType(NumberType):
         field = super().field(question, ctx)
         field.kwargs["render_kw"] = {"inputmode": "numeric", "dir": "ltr", "maxlength": 16}
         return field
+
+    def json_schema(self, question, ctx):
+        low, high = self.bounds(question)
+        return {
+            "type": "integer",
+            "minimum": -LARGEST_INTEGER if low is None else low,
+            "maximum": LARGEST_INTEGER if high is None else high,
+        }
 
 
 class DecimalType(NumberType):
@@ -349,9 +486,14 @@ class DateType(QuestionType):
             render_kw={"type": "date", "dir": "ltr", "placeholder": "YYYY-MM-DD"},
         )
 
+    def json_schema(self, question, ctx):
+        return {"type": "string", "format": "date"}
+
 
 class SelectOneType(QuestionType):
     name = "select_one"
+    needs_choices = True
+    template = "survey/questions/select_one.html"
 
     def options(self, question: Question, ctx: Context) -> list[tuple[str, str]]:
         return [(c.name, ctx.label(c.label)) for c in ctx.questionnaire.choice_list(question)]
@@ -384,9 +526,21 @@ class SelectOneType(QuestionType):
     def display(self, question, value, ctx):
         return dict(self.options(question, ctx)).get(value, "") if value else ""
 
+    def json_schema(self, question, ctx):
+        return {"type": "string", "enum": [code for code, _ in self.options(question, ctx)]}
+
+    def choice_labels(self, question, ctx):
+        return dict(self.options(question, ctx))
+
+    def export_columns(self, question, ctx, *, labels, roles):
+        choices = tuple(self.options(question, ctx))
+        fix = _looked_up(dict(choices)) if labels else None
+        return [self.column(question, ctx, roles, choices, fix)]
+
 
 class ConsentType(SelectOneType):
     name = "consent"
+    needs_choices = False  # always yes or no
 
     def options(self, question, ctx):
         return [("yes", ctx.gettext(N_("Yes, I agree"))), ("no", ctx.gettext(N_("No")))]
@@ -399,6 +553,14 @@ class ConsentType(SelectOneType):
             validate_choice=False,
         )
 
+    def choice_labels(self, question, ctx):
+        # A table reads "Yes", not the statement's "Yes, I agree".
+        return {"yes": ctx.gettext(N_("Yes")), "no": ctx.gettext(N_("No"))}
+
+    def export_columns(self, question, ctx, *, labels, roles):
+        # Codes in every language, the codebook's labels too: they are what is stored.
+        return [self.column(question, ctx, roles, (("yes", "yes"), ("no", "no")))]
+
 
 class MultiCheckboxField(SelectMultipleField):
     """Check boxes rather than a multiple select, which phones render badly."""
@@ -409,7 +571,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 class SelectMultipleType(SelectOneType):
     name = "select_multiple"
-    json_kind = "array"
+    template = "survey/questions/options.html"
 
     def coerce(self, question, raw, ctx):
         if _blank(raw):
@@ -447,6 +609,16 @@ class SelectMultipleType(SelectOneType):
         labels = dict(self.options(question, ctx))
         return ", ".join(labels.get(v, v) for v in value or [])
 
+    def json_schema(self, question, ctx):
+        return {"type": "array", "items": super().json_schema(question, ctx), "uniqueItems": True}
+
+    def export_columns(self, question, ctx, *, labels, roles):
+        # One cell: codes separated by spaces (as ODK and KoboToolbox write them), or labels
+        # separated by "; ".
+        choices = tuple(self.options(question, ctx))
+        fix = _joined("; ", dict(choices)) if labels else _joined(" ", None)
+        return [self.column(question, ctx, roles, choices, fix)]
+
 
 class CountryType(QuestionType):
     name = "country"
@@ -475,6 +647,13 @@ class CountryType(QuestionType):
 
     def display(self, question, value, ctx):
         return names.country_names(ctx.lang).get(value, "") if value else ""
+
+    def json_schema(self, question, ctx):
+        return {"type": "string", "enum": sorted(names.country_codes())}
+
+    def export_columns(self, question, ctx, *, labels, roles):
+        fix = _looked_up(names.country_names(ctx.lang)) if labels else None
+        return [self.column(question, ctx, roles, (), fix)]
 
 
 class LocationForm(Form):
@@ -509,7 +688,10 @@ class LocationField(FormField):
 
 class LocationType(QuestionType):
     name = "location"
-    json_kind = "object"
+    parts = LOCATION_KEYS
+    template = "survey/questions/location.html"
+    # Country and region stay for the aggregates; the city and the coordinates go.
+    identifying_parts = ("city", "city_id", "geo")
 
     def coerce(self, question, raw, ctx):
         if _blank(raw):
@@ -610,6 +792,23 @@ class LocationType(QuestionType):
             "lon": _num(geo[1]) if geo[1] != "" else "",
         }
 
+    def prepare_field(self, field, ctx):
+        # The region list is the chosen country's, in the page language.
+        field.country.choices = country_select_choices(ctx.lang)
+        country = (field.country.data or "").upper()
+        field.region.choices = select_choices([("", "—"), *names.region_choices(country, ctx.lang)])
+        field.regions_for.data = country
+
+    def raw_value(self, field):
+        return {key: field[key].data for key in ("country", "region", "city", "lat", "lon")}
+
+    def field_is_stale(self, field):
+        # Without JavaScript the region list is drawn by the server for the country it knew;
+        # when the respondent picks another country the page is shown again with its regions.
+        chosen = (field.country.data or "").upper()
+        drawn_for = (field.regions_for.raw_data or [""])[0].upper()
+        return bool(chosen and chosen != drawn_for and names.region_choices(chosen, "en"))
+
     def display(self, question, value, ctx):
         if not value:
             return ""
@@ -624,9 +823,91 @@ class LocationType(QuestionType):
             parts.append(value["city"])
         return ", ".join(reversed(parts))
 
+    def json_schema(self, question, ctx):
+        return {
+            "type": "object",
+            "properties": {
+                "country": {"type": "string", "enum": sorted(names.country_codes())},
+                "region": {"type": ["string", "null"], "description": "ISO 3166-2 code"},
+                "city": {"type": ["string", "null"], "maxLength": 200, "pattern": STORABLE_TEXT},
+                "geo": {
+                    "type": ["array", "null"],
+                    "description": "[latitude, longitude]; stored rounded to 2 decimals",
+                    "prefixItems": [
+                        {"type": "number", "minimum": -90, "maximum": 90},
+                        {"type": "number", "minimum": -180, "maximum": 180},
+                    ],
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+            },
+            "required": ["country"],
+            "additionalProperties": False,
+        }
+
+    def export_columns(self, question, ctx, *, labels, roles):
+        """Split the answer into country, region, city, latitude and longitude columns."""
+        name = question.name
+        label = ctx.label(question.label)
+        lang = ctx.lang
+        countries = names.country_names(lang)
+        region_names: dict[str, dict[str, str]] = {}
+
+        def part(key: str) -> Callable[[Any], Any]:
+            def fix(value: Any) -> Any:
+                return value.get(key) if value.__class__ is dict else None
+
+            return fix
+
+        def country(value: Any) -> Any:
+            code = value.get("country") if value.__class__ is dict else None
+            return countries.get(code, code) if labels and code.__class__ is str else code
+
+        def region(value: Any) -> Any:
+            code = value.get("region") if value.__class__ is dict else None
+            if not labels or code.__class__ is not str or value.get("country").__class__ is not str:
+                return code
+            country = value["country"]
+            if country not in region_names:
+                region_names[country] = dict(names.region_choices(country, lang))
+            return region_names[country].get(code, code)
+
+        def coordinate(index: int) -> Callable[[Any], Any]:
+            def fix(value: Any) -> Any:
+                geo = value.get("geo") if value.__class__ is dict else None
+                return geo[index] if geo.__class__ is list and len(geo) == 2 else None
+
+            return fix
+
+        def sub(key: str) -> str:
+            return roles.get(f"{name}.{key}", "")
+
+        parts = {
+            "country": ctx.gettext(N_("country")),
+            "region": ctx.gettext(N_("region")),
+            "city": ctx.gettext(N_("city or village")),
+            "lat": ctx.gettext(N_("latitude (2 decimals)")),
+            "lon": ctx.gettext(N_("longitude (2 decimals)")),
+        }
+        return [
+            ExportColumn(f"{name}.country", name, "country", f"{label} ({parts['country']})",
+                         sub("country"), (), country),
+            ExportColumn(f"{name}.region", name, "region", f"{label} ({parts['region']})",
+                         sub("region"), (), region),
+            ExportColumn(f"{name}.city", name, "text", f"{label} ({parts['city']})",
+                         sub("city"), (), part("city")),
+            ExportColumn(f"{name}.lat", name, "decimal", f"{label} ({parts['lat']})",
+                         sub("geo"), (), coordinate(0)),
+            ExportColumn(f"{name}.lon", name, "decimal", f"{label} ({parts['lon']})",
+                         sub("geo"), (), coordinate(1)),
+        ]  # fmt: skip
+
 
 class NoteType(QuestionType):
     name = "note"
+    answers = False
+    exported = False
+    template = "survey/questions/note.html"
 
     def coerce(self, question, raw, ctx):
         return None

@@ -15,7 +15,7 @@ from typing import Any
 from forms.expr import Node, evaluate, is_true
 from forms.i18n import N_
 from forms.schema import Group, Question, Questionnaire
-from forms.types import QUESTION_TYPES, Context, Invalid
+from forms.types import Context, Invalid
 
 
 @dataclass
@@ -52,7 +52,7 @@ def check_question(question: Question, raw: Any, values: dict[str, Any], ctx: Co
 
     :param values: the answers so far, including this page's earlier questions.
     """
-    value = QUESTION_TYPES[question.type].coerce(question, raw, ctx)
+    value = question.kind.coerce(question, raw, ctx)
     if value is None:
         if question.required:
             raise Invalid(N_("Please answer this question."))
@@ -137,7 +137,7 @@ def check_json_types(
         try:
             if value is None:
                 raise Invalid(N_("Leave out a question you do not answer: null is not an answer."))
-            QUESTION_TYPES[question.type].check_json(question, value, ctx)
+            question.kind.check_json(question, value, ctx)
         except Invalid as exc:
             errors[question.name] = [exc.text(ctx.gettext)]
     return errors

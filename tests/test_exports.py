@@ -22,6 +22,9 @@ from app.accounts import services as accounts
 from app.accounts.models import AuditEvent
 from app.data import exports
 from app.data.commands import export_command
+from app.data.exports.columns import FORMULA_START
+from app.data.exports.query import BATCH
+from app.data.exports.writers import csv_chunks
 from app.models import Response, Survey
 from tests.respondent import SLUG, csrf_token
 
@@ -163,7 +166,7 @@ def test_formulas_are_neutralised_in_csv(client, db):
     assert sorted(r["occupation_detail"] for r in records) == sorted("'" + p for p in HOSTILE)
     for row in rows:
         for cell in row:
-            assert not cell.startswith(exports.FORMULA_START), cell
+            assert not cell.startswith(FORMULA_START), cell
     # Real numbers are not text and stay numbers.
     assert {r["residence.lon"] for r in records} == {"87.62"}
 
@@ -185,7 +188,7 @@ def test_formulas_are_neutralised_in_xlsx(client, db):
         for cell in row:
             assert cell.data_type != "f"
             if isinstance(cell.value, str):
-                assert not cell.value.startswith(exports.FORMULA_START)
+                assert not cell.value.startswith(FORMULA_START)
         # A carriage return is kept as OOXML's escape _x000D_, which openpyxl reads back as is.
         values.append(row[column].value.replace("_x000D_", "\r"))
     assert sorted(values) == sorted("'" + p for p in HOSTILE)
@@ -352,7 +355,7 @@ def _peak_while_exporting(db) -> tuple[int, int]:
     written = 0
     tracemalloc.start()
     try:
-        for chunk in exports.csv_chunks(request):
+        for chunk in csv_chunks(request):
             written += len(chunk)
         _size, peak = tracemalloc.get_traced_memory()
     finally:
@@ -362,9 +365,9 @@ def _peak_while_exporting(db) -> tuple[int, int]:
 
 def test_export_memory_does_not_grow_with_rows(db):
     text = "x" * 2000
-    _bulk(db, 2 * exports.BATCH, text)
+    _bulk(db, 2 * BATCH, text)
     small_peak, small_bytes = _peak_while_exporting(db)
-    _bulk(db, 8 * exports.BATCH, text)
+    _bulk(db, 8 * BATCH, text)
     large_peak, large_bytes = _peak_while_exporting(db)
     assert large_bytes > 4 * small_bytes
     # Five times the rows (about 20 MB more output) in the same memory, give or take a batch.
@@ -395,6 +398,36 @@ def test_every_export_is_audited_without_answer_values(client, db):
         assert event.details["lang"] == "ru" and event.details["labels"] is False
         assert "Secret" not in json.dumps(event.details)
     assert events[0].rows == 1
+
+
+def _contents(fmt: str, body: bytes, tmp_path) -> Any:
+    """Return what a file holds, leaving out what differs between two writings (times)."""
+    if fmt == "csv":
+        return unzip_csv(body)
+    if fmt == "xlsx":
+        book = openpyxl.load_workbook(io.BytesIO(body))
+        return {sheet.title: [[c.value for c in row] for row in sheet.rows] for sheet in book}
+    if fmt == "geojson":
+        return json.loads(body)
+    path = tmp_path / f"{uuid.uuid4()}.gpkg"
+    path.write_bytes(body)
+    return {
+        name: pyogrio.read_dataframe(path, layer=name, read_geometry=False).to_dict("records")
+        for name, _kind in pyogrio.list_layers(path)
+    }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson", "gpkg"])
+def test_write_to_a_stream_holds_what_the_workspace_downloads(client, db, places, tmp_path, fmt):
+    sign_in_as(client, db, "analyst")
+    downloaded = download(client, format=fmt, lang="ru", labels="y")
+    event = db.session.scalar(select(AuditEvent).filter_by(action="export"))
+    request = exports.prepare(questionnaires.find(SLUG), fmt, "ru", True, exports.ExportFilters())
+    stream = io.BytesIO()
+    written = exports.write(request, stream)
+    assert _contents(fmt, stream.getvalue(), tmp_path) == _contents(fmt, downloaded.data, tmp_path)
+    assert written.rows == event.rows
+    assert written.codebook is None  # a stream holds its codebook (a ZIP, a sheet, a layer)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson", "gpkg"])

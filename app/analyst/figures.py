@@ -26,6 +26,7 @@ from app.counts import NO_ANSWER, YEARS_BANDS
 from app.i18n import text_direction
 from forms import names
 from forms.schema import Questionnaire
+from forms.types import Context
 from geo.aggregate import AGE_BANDS, coverage, shares_from
 from geo.disclosure import TOTAL, Policy, Suppressed, Tally, display_count, publish
 from geo.estimates import load_estimates
@@ -103,9 +104,7 @@ def labels_of(questionnaire: Questionnaire | None, question: str, lang: str) -> 
         q = questionnaire.question(question)
     except KeyError:
         return {}
-    if q.type == "consent":
-        return {"yes": _("Yes"), "no": _("No")}
-    return {c.name: questionnaire.text(c.label, lang) for c in questionnaire.choice_list(q)}
+    return q.kind.choice_labels(q, Context(questionnaire, lang, _))
 
 
 def _rank(table: Suppressed, key: Any) -> float:

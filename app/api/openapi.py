@@ -1,24 +1,19 @@
 """The JSON API's OpenAPI 3.1 description, built from the questionnaires as loaded.
 
 Each open survey gets its own submission path whose ``answers`` schema lists that
-questionnaire's questions, typed from the question types' ``json_kind`` and their choice lists,
-so a client generator or a fuzzer (schemathesis) knows exactly what the server accepts.
+questionnaire's questions, each described by its question type's ``json_schema`` (choice lists
+included), so a client generator or a fuzzer (schemathesis) knows exactly what the server
+accepts.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from forms import names
-from forms.schema import Question, Questionnaire
-from forms.types import DEFAULT_MAX_LENGTH, EMAIL_RE, QUESTION_TYPES, IntegerType, YearType
+from forms.schema import Questionnaire
+from forms.types import Context
 
 OPENAPI_VERSION = "3.1.0"
-#: Text the server stores: anything but NUL (U+0000), which no database keeps.
-STORABLE_TEXT = "^[^\\x00]*$"
-#: The largest whole number an integer question reads (15 digits), when it sets no bounds.
-LARGEST_INTEGER = 10**15 - 1
 ERROR_STATUSES = {
     "400": "The body is not a JSON object.",
     "404": "No such survey.",
@@ -30,87 +25,17 @@ ERROR_STATUSES = {
 }
 
 
-def answer_schema(questionnaire: Questionnaire, question: Question) -> dict[str, Any]:
-    """Return the JSON Schema of one question's answer."""
-    kind = QUESTION_TYPES[question.type]
-    if question.type in ("select_one", "consent"):
-        options = [code for code, _ in kind.options(question, _Labels(questionnaire))]
-        return {"type": "string", "enum": options}
-    if question.type == "select_multiple":
-        options = [c.name for c in questionnaire.choice_list(question)]
-        return {"type": "array", "items": {"type": "string", "enum": options}, "uniqueItems": True}
-    if question.type == "country":
-        return {"type": "string", "enum": sorted(names.country_codes())}
-    if question.type == "location":
-        return {
-            "type": "object",
-            "properties": {
-                "country": {"type": "string", "enum": sorted(names.country_codes())},
-                "region": {"type": ["string", "null"], "description": "ISO 3166-2 code"},
-                "city": {"type": ["string", "null"], "maxLength": 200, "pattern": STORABLE_TEXT},
-                "geo": {
-                    "type": ["array", "null"],
-                    "description": "[latitude, longitude]; stored rounded to 2 decimals",
-                    "prefixItems": [
-                        {"type": "number", "minimum": -90, "maximum": 90},
-                        {"type": "number", "minimum": -180, "maximum": 180},
-                    ],
-                    "minItems": 2,
-                    "maxItems": 2,
-                },
-            },
-            "required": ["country"],
-            "additionalProperties": False,
-        }
-    if question.type == "date":
-        return {"type": "string", "format": "date"}
-    if kind.json_kind == "number":
-        schema: dict[str, Any] = {"type": "integer" if isinstance(kind, IntegerType) else "number"}
-        low, high = kind.bounds(question)  # type: ignore[attr-defined]
-        if isinstance(kind, YearType):
-            low, high = low or 1900, high or dt.date.today().year
-        elif isinstance(kind, IntegerType):
-            low = -LARGEST_INTEGER if low is None else low
-            high = LARGEST_INTEGER if high is None else high
-        if low is not None:
-            schema["minimum"] = low
-        if high is not None:
-            schema["maximum"] = high
-        return schema
-    schema = {
-        "type": "string",
-        "maxLength": question.max_length or DEFAULT_MAX_LENGTH.get(question.type, 200),
-        "pattern": STORABLE_TEXT,
-    }
-    if question.type == "email":
-        schema["format"] = "email"
-        schema["pattern"] = EMAIL_RE.pattern  # what the server accepts: no quotes, no < >
-    return schema
-
-
-class _Labels:
-    """The little of :class:`forms.types.Context` that listing options needs."""
-
-    def __init__(self, questionnaire: Questionnaire) -> None:
-        self.questionnaire = questionnaire
-        self.lang = questionnaire.default_language
-
-    def label(self, texts: Any) -> str:
-        return self.questionnaire.text(texts, self.lang)
-
-    def gettext(self, message: str) -> str:
-        return message
-
-
 def submission_schema(questionnaire: Questionnaire) -> dict[str, Any]:
     """Return the JSON Schema of a whole submission to one questionnaire."""
     properties = {}
     required = []
+    # The schemas hold codes, never labels: any language would do.
+    ctx = Context(questionnaire, questionnaire.default_language)
     for group in questionnaire.groups:
         for question in group.questions:
             if not question.answers:
                 continue
-            schema = answer_schema(questionnaire, question)
+            schema = question.kind.json_schema(question, ctx)
             schema["title"] = questionnaire.text(question.label, "en")[:200]
             properties[question.name] = schema
             # Only questions asked of everyone are always required; the others depend on answers.

@@ -13,7 +13,6 @@ from app.accounts.services import record
 from app.data import exports
 from app.extensions import db
 from app.models import Survey
-from app.privacy import published_policy
 
 
 def _survey(slug: str | None) -> Survey:
@@ -72,28 +71,15 @@ def export_command(
     )
     try:
         export = exports.prepare(_survey(slug), fmt, lang, labels, filters)
-        details = {**export.audit_details(), "via": "cli"}
-        target = f"survey:{export.survey.slug}"
-        if fmt in ("geojson", "gpkg"):
-            if fmt == "geojson":
-                body, rows = exports.geojson_bytes(export, published_policy())
-                out.write_bytes(body)
-            else:
-                rows = exports.write_gpkg(export, out, published_policy())
-            record("export", target, details, rows, user=None)
-            click.echo(f"{out}: {rows} respondents counted")
-            return
-        rows = exports.count_responses(export)
-        record("export", target, details, rows, user=None)
-        with click.progressbar(length=rows, label=f"{fmt} {export.survey.slug}") as bar:
-            if fmt == "csv":
-                codebook = exports.write_csv(export, out, bar.update)
-            else:
-                exports.write_xlsx(export, out, bar.update)
-                codebook = None
+        total = exports.count_responses(export)
+        with click.progressbar(length=total, label=f"{fmt} {export.survey.slug}") as bar:
+            written = exports.write(export, out, bar.update)
     except exports.ExportError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{out}: {rows} responses" + (f", codebook {codebook}" if codebook else ""))
+    details = {**export.audit_details(), "via": "cli"}
+    record("export", f"survey:{export.survey.slug}", details, written.rows, user=None)
+    codebook = f", codebook {written.codebook}" if written.codebook else ""
+    click.echo(f"{out}: {written.rows} {written.unit}{codebook}")
 
 
 @click.command("apply-retention")

@@ -5,10 +5,12 @@ promises at most) a response keeps what the aggregates need and loses what could
 respondent:
 
 * every free-text and e-mail answer (in the bundled questionnaire: occupation_detail, experience,
-  languages_other, needs_other, proposals, association_name, contact_email), found by question
-  type, so a new free-text question is covered without a change here;
-* the city and the coordinates of a location answer, and the indexed city, city_id, lat and lon
-  columns (country, region and the country the coordinates fell in stay).
+  languages_other, needs_other, proposals, association_name, contact_email), found by the
+  question type (:attr:`forms.types.QuestionType.identifying`), so a new free-text question is
+  covered without a change here;
+* the parts of an answer its type names as identifying: the city and the coordinates of a
+  location answer; and the indexed city, city_id, lat and lon columns (country, region and the
+  country the coordinates fell in stay).
 
 Choice answers stay, so counts and shares still add up. The response's ``answers_hash`` is left
 as it was: an identical re-send is still recognised as already stored.
@@ -33,8 +35,6 @@ from app.models import Draft, Response, SurveyVersion, utcnow
 from app.questionnaires import questionnaire_of
 from forms.schema import Questionnaire
 
-#: Question types whose answers may identify a person.
-IDENTIFYING_TYPES = frozenset({"text", "long_text", "email"})
 BATCH = 500
 
 
@@ -48,23 +48,32 @@ class RetentionReport:
     draft_cutoff: dt.datetime
 
 
-def identifying_questions(questionnaire: Questionnaire) -> tuple[set[str], set[str]]:
-    """Return (free-text and e-mail questions, location questions) of a questionnaire."""
-    text = {q.name for q in questionnaire.questions() if q.type in IDENTIFYING_TYPES}
+def identifying_questions(
+    questionnaire: Questionnaire,
+) -> tuple[set[str], dict[str, tuple[str, ...]]]:
+    """Return the questions whose whole answer may identify a person (free text, e-mail), and
+    the others' identifying parts by question (a location's city and coordinates)."""
+    whole = {q.name for q in questionnaire.questions() if q.kind.identifying}
     target = questionnaire.role_question("contact_email")
     if target:
-        text.add(target[0])
-    locations = {q.name for q in questionnaire.questions() if q.type == "location"}
-    return text, locations
+        whole.add(target[0])
+    parts = {
+        q.name: q.kind.identifying_parts
+        for q in questionnaire.questions()
+        if q.kind.identifying_parts
+    }
+    return whole, parts
 
 
-def anonymised_answers(answers: dict[str, Any], text: set[str], locations: set[str]) -> dict:
-    """Return a copy of ``answers`` without free text, cities and coordinates."""
-    out = {k: v for k, v in answers.items() if k not in text}
-    for name in locations:
+def anonymised_answers(
+    answers: dict[str, Any], whole: set[str], parts: dict[str, tuple[str, ...]]
+) -> dict:
+    """Return a copy of ``answers`` without identifying answers and parts of answers."""
+    out = {k: v for k, v in answers.items() if k not in whole}
+    for name, keys in parts.items():
         value = out.get(name)
         if isinstance(value, dict):
-            out[name] = {**value, "city": None, "city_id": None, "geo": None}
+            out[name] = {**value, **dict.fromkeys(keys)}
     return out
 
 
@@ -84,13 +93,13 @@ def apply_retention(
     anonymised = 0
     for version in db.session.scalars(select(SurveyVersion)).all():
         questionnaire = questionnaire_of(version)
-        text, locations = identifying_questions(questionnaire)
+        whole, parts = identifying_questions(questionnaire)
         has_identifying = [
             Response.city.is_not(None),
             Response.city_id.is_not(None),
             Response.lat.is_not(None),
             Response.lon.is_not(None),
-            *(Response.answers[name].as_string().is_not(None) for name in sorted(text)),
+            *(Response.answers[name].as_string().is_not(None) for name in sorted(whole)),
         ]
         last = 0
         while True:
@@ -109,7 +118,7 @@ def apply_retention(
                 break
             for response in rows:
                 counts.add(response, questionnaire, sign=-1)  # what it counted before...
-                response.answers = anonymised_answers(response.answers or {}, text, locations)
+                response.answers = anonymised_answers(response.answers or {}, whole, parts)
                 response.city = response.city_id = response.lat = response.lon = None
                 counts.add(response, questionnaire)  # ...and what it counts now
             anonymised += len(rows)

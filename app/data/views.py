@@ -5,15 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    render_template,
-    request,
-    stream_with_context,
-)
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -28,19 +20,11 @@ from app.extensions import db
 from app.i18n import ENDONYMS, current_language
 from app.ids import MAX_ID
 from app.models import Survey
-from app.privacy import published_policy
 from forms import names
 from forms.types import select_choices
 
 bp = Blueprint("data", __name__, url_prefix="/analyst/data")
 access.protect(bp, "admin", "analyst")
-
-MIMETYPES = {
-    "zip": "application/zip",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "geojson": "application/geo+json",
-    "gpkg": "application/geopackage+sqlite3",
-}
 
 
 @bp.after_request
@@ -144,39 +128,12 @@ def exports_page() -> Any:
 
 def _download(export: exports.ExportRequest) -> Response:
     """Record the export in the audit log and send the file (streamed where it can be)."""
-    today = dt.date.today()
-    name_of = lambda ext: exports.download_name(  # noqa: E731 - a local shorthand
-        export.survey.slug, export.lang, export.labels, ext, today
+    sent = exports.download(export)
+    record("export", f"survey:{export.survey.slug}", export.audit_details(), sent.rows)
+    name = exports.download_name(
+        export.survey.slug, export.lang, export.labels, sent.extension, dt.date.today()
     )
-    if export.format in ("csv", "xlsx"):
-        rows = exports.count_responses(export)
-        if export.format == "xlsx" and rows > exports.XLSX_MAX_ROWS:
-            raise exports.ExportError(
-                _("Too many responses for one spreadsheet: export CSV instead.")
-            )
-        record("export", f"survey:{export.survey.slug}", export.audit_details(), rows)
-        if export.format == "csv":
-            body = stream_with_context(exports.zip_chunks(export))
-            return _attachment(body, name_of("zip"), MIMETYPES["zip"])
-        path = exports.temporary_path(".xlsx")
-        try:
-            exports.write_xlsx(export, path)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return _attachment(exports.file_chunks(path), name_of("xlsx"), MIMETYPES["xlsx"])
-    if export.format == "geojson":
-        body, counted = exports.geojson_bytes(export, published_policy())
-        record("export", f"survey:{export.survey.slug}", export.audit_details(), counted)
-        return _attachment([body], name_of("geojson"), MIMETYPES["geojson"])
-    path = exports.temporary_path(".gpkg")
-    try:
-        counted = exports.write_gpkg(export, path, published_policy())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    record("export", f"survey:{export.survey.slug}", export.audit_details(), counted)
-    return _attachment(exports.file_chunks(path), name_of("gpkg"), MIMETYPES["gpkg"])
+    return _attachment(sent.body, name, sent.mimetype)
 
 
 def _attachment(body: Any, filename: str, mimetype: str) -> Response:

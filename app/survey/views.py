@@ -40,8 +40,9 @@ from forms.builder import (
     raw_answers,
     region_list_is_stale,
 )
+from forms.navigation import next_index, previous_index, progress
 from forms.schema import Group, Questionnaire
-from forms.types import QUESTION_TYPES, Context
+from forms.types import Context
 from forms.validation import check_group, check_response, drop_irrelevant, holds
 
 bp = Blueprint("survey", __name__)
@@ -100,26 +101,6 @@ def _closed(survey: Survey, questionnaire: Questionnaire) -> str | None:
     if questionnaires.is_accepting(survey, questionnaire):
         return None
     return render_template("survey/closed.html", questionnaire=questionnaire), 410  # type: ignore[return-value]
-
-
-def _next_index(questionnaire: Questionnaire, values: dict[str, Any], after: int) -> int | None:
-    for index in range(after + 1, len(questionnaire.groups)):
-        if holds(questionnaire.groups[index].relevant, values):
-            return index
-    return None
-
-
-def _previous_index(questionnaire: Questionnaire, values: dict[str, Any], before: int) -> int:
-    for index in range(before - 1, -1, -1):
-        if holds(questionnaire.groups[index].relevant, values):
-            return index
-    return before
-
-
-def _progress(questionnaire: Questionnaire, values: dict[str, Any], index: int) -> tuple[int, int]:
-    shown = [i for i, grp in enumerate(questionnaire.groups) if holds(grp.relevant, values)]
-    position = shown.index(index) + 1 if index in shown else 1
-    return position, len(shown) + 1  # the review page is the last step
 
 
 def _resume_url(slug: str, token: str) -> str:
@@ -195,7 +176,7 @@ def start(slug: str) -> Any:
                 version, lang, questionnaire.consent.version, link_id=g.get("link_id")
             )
             session.pop("link_id", None)  # the next survey started here is not the link's
-            first = _next_index(questionnaire, {}, -1)
+            first = next_index(questionnaire, {}, -1)
             return redirect(_page_url(slug, token, first), 303)
     status = 422 if form.errors or notice else 200
     return render_template(
@@ -218,7 +199,7 @@ def resume(slug: str, token: str) -> WerkzeugResponse:
     if not holds(
         questionnaire.groups[min(index, len(questionnaire.groups) - 1)].relevant, draft.answers
     ):
-        index = _next_index(questionnaire, draft.answers, index) or 0
+        index = next_index(questionnaire, draft.answers, index) or 0
     return redirect(_page_url(slug, token, min(index, len(questionnaire.groups) - 1)))
 
 
@@ -244,7 +225,7 @@ def page(slug: str, token: str, index: int) -> Any:
     answers = dict(draft.answers or {})
     pending = dict(draft.pending or {})
     if request.method == "GET" and not holds(group.relevant, answers):
-        return redirect(_page_url(slug, token, _next_index(questionnaire, answers, index)))
+        return redirect(_page_url(slug, token, next_index(questionnaire, answers, index)))
     ctx = Context(questionnaire, lang, _, answers)
     form_class = build_page_form(FlaskForm, group, ctx)
 
@@ -280,7 +261,7 @@ def page(slug: str, token: str, index: int) -> Any:
     if switch_to or action == "refresh":
         return show(form, values)
     if action == "back":
-        return redirect(_page_url(slug, token, _previous_index(questionnaire, values, index)), 303)
+        return redirect(_page_url(slug, token, previous_index(questionnaire, values, index)), 303)
     if _appeared(group, values, request.form):
         return show(form, values, _("Please look at this page again: it now shows more to answer."))
     if region_list_is_stale(form, group):
@@ -291,7 +272,7 @@ def page(slug: str, token: str, index: int) -> Any:
         for name, messages in outcome.errors.items():
             form[name].errors = messages
         return show(form, values, _("Some answers need your attention."), 422)
-    return redirect(_page_url(slug, token, _next_index(questionnaire, values, index)), 303)
+    return redirect(_page_url(slug, token, next_index(questionnaire, values, index)), 303)
 
 
 def _appeared(group: Group, values: dict[str, Any], posted: Any) -> list[str]:
@@ -318,7 +299,7 @@ def _render_page(
 ) -> tuple[str, int]:
     lang = g.lang
     visible = {q.name for q in group.questions if holds(q.relevant, values)}
-    position, total = _progress(questionnaire, values, index)
+    position, total = progress(questionnaire, values, index)
     others = {k: v for k, v in values.items() if k not in {q.name for q in group.questions}}
     return render_template(
         "survey/page.html",
@@ -331,7 +312,7 @@ def _render_page(
         earlier_answers=others,
         position=position,
         total=total,
-        first=_previous_index(questionnaire, values, index) == index,
+        first=previous_index(questionnaire, values, index) == index,
         resume_url=_resume_url(questionnaire.slug, token),
         token=token,
         notice=notice,
@@ -424,7 +405,7 @@ def _render_review(
             items.append(
                 {
                     "label": questionnaire.text(question.label, lang),
-                    "answer": QUESTION_TYPES[question.type].display(question, value, ctx),
+                    "answer": question.kind.display(question, value, ctx),
                     "errors": outcome.errors.get(question.name, []),
                 }
             )
@@ -439,7 +420,7 @@ def _render_review(
         ok=outcome.ok,
         notice=notice,
         token=token,
-        last_page=_previous_index(questionnaire, outcome.values, len(questionnaire.groups)),
+        last_page=previous_index(questionnaire, outcome.values, len(questionnaire.groups)),
         resume_url=_resume_url(slug, token),
     ), status
 
