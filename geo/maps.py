@@ -59,7 +59,7 @@ from geo.aggregate import (
 from geo.disclosure import Policy, Suppressed, display_count, roll_up
 from geo.estimates import load_estimates
 from geo.i18n import N_, Translate, babel_locale, format_count, format_share, html_lang, is_rtl
-from geo.places import place_point, region_name
+from geo.places import place_point, region_label
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NODE_MODULES = REPO_ROOT / "node_modules"
@@ -811,7 +811,7 @@ def _circles(units: pd.DataFrame, style: Style) -> tuple[list, int]:
     for unit, (lat, lon) in zip(
         placed.itertuples(index=False), [p for p in points if p is not None], strict=True
     ):
-        region = _region_label(unit.region, style.language)
+        region = region_label(unit.region, style.language)
         if unit.level == "city":
             place = f"{unit.city} ({region})"
         elif unit.rest:
@@ -822,14 +822,6 @@ def _circles(units: pd.DataFrame, style: Style) -> tuple[list, int]:
         label = _t(t, L_PLACE, place=place, n=style.count(unit.n))
         circles.append((round(lat, 2), round(lon, 2), round(radius, 1), label))
     return circles, unplaced
-
-
-def _region_label(code: object, language: str) -> str:
-    """Return a region's name in the map's language, or the code itself (escaped later)."""
-    try:
-        return region_name(str(code), language)
-    except LookupError:
-        return str(code)
 
 
 # --- the build ----------------------------------------------------------------------------
