@@ -33,7 +33,7 @@ import json
 import math
 import shutil
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,18 +46,8 @@ import shapely
 from babel.numbers import format_percent
 from folium.template import Template
 
-from geo.aggregate import (
-    CITIZENSHIP_CATEGORIES,
-    Shares,
-    citizenship_category,
-    counts_by,
-    coverage,
-    cross,
-    group_counts,
-    share_naming,
-)
-from geo.disclosure import Policy, Suppressed, display_count, roll_up
-from geo.estimates import load_estimates
+from geo.aggregate import CITIZENSHIP_CATEGORIES, MapData, aggregate_for_maps
+from geo.disclosure import Policy, display_count
 from geo.i18n import N_, Translate, babel_locale, format_count, format_share, html_lang, is_rtl
 from geo.places import place_point, region_label
 
@@ -276,59 +266,6 @@ def _ring(ring: Any, decimals: int) -> list:
     keep = np.ones(len(xy), dtype=bool)
     keep[1:] = np.any(xy[1:] != xy[:-1], axis=1)  # drop points that rounding made equal
     return xy[keep].tolist()
-
-
-# --- published aggregates -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MapData:
-    """Everything the maps show, aggregated and suppressed once (no respondent rows)."""
-
-    k: int
-    high_risk: frozenset[str]
-    world: Suppressed
-    coverage: pd.DataFrame
-    citizenship: Suppressed | None
-    shares: dict[str, Shares]
-    places: pd.DataFrame
-    published_countries: list[str] = field(default_factory=list)
-
-
-def aggregate_for_maps(
-    responses: pd.DataFrame,
-    policy: Policy,
-    estimates: pd.DataFrame | None = None,
-    roles: Iterable[str] = ("needs", "contribution"),
-) -> MapData:
-    """Aggregate and publish the responses for every map at once.
-
-    :param responses: one row per respondent (see :mod:`geo.aggregate`).
-    :param policy: threshold, high-risk countries and perturbation (no defaults here).
-    """
-    world = counts_by(responses, ["country"], policy)
-    published = [str(c) for c in world.values.index[world.values.notna()]]
-    # Countries hidden in the world table stay out of every other table (see module docstring).
-    subset = responses[responses["country"].astype(object).isin(published)]
-    with_category = subset.assign(citizenship_category=citizenship_category(subset))
-    citizenship = (
-        cross(with_category, "country", "citizenship_category", policy) if len(subset) else None
-    )
-    shares = {
-        role: share_naming(subset, role, policy) for role in roles if role in responses.columns
-    }
-    leaves = group_counts(subset, ["country", "region", "city"], keep_missing=True)
-    places = roll_up(leaves, ["country", "region", "city"], policy)
-    return MapData(
-        k=policy.k,
-        high_risk=policy.high_risk,
-        world=world,
-        coverage=coverage(world, load_estimates() if estimates is None else estimates),
-        citizenship=citizenship,
-        shares=shares,
-        places=places,
-        published_countries=published,
-    )
 
 
 # --- map elements -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from geo import maps
+from geo.aggregate import MapData, counts_by
 from geo.disclosure import KEY_RANGE, PerturbationTable, Policy
 from geo.i18n import identity
 from geo.maps import ASSET_SOURCES, build_maps, copy_assets, escape_label
@@ -231,10 +232,10 @@ def test_rtl_and_lang(built):
 def test_geometry_serialised_once_and_reused(countries):
     world = maps.prepare_world(countries)
     assert world.geojson.count('"id":"KZ"') == 1
-    empty = maps.counts_by(
+    empty = counts_by(
         pd.DataFrame({"country": [], "record_key": [], "independent": []}), ["country"], POLICY
     )
-    data = maps.MapData(
+    data = MapData(
         k=10, high_risk=frozenset(), world=empty, coverage=pd.DataFrame(), citizenship=None,
         shares={}, places=pd.DataFrame(),
     )  # fmt: skip
