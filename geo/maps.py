@@ -51,10 +51,8 @@ from geo.disclosure import Policy, display_count
 from geo.i18n import N_, Translate, babel_locale, format_count, format_share, html_lang, is_rtl
 from geo.places import place_point, region_label
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-NODE_MODULES = REPO_ROOT / "node_modules"
-
-#: Files of ``assets/`` (next to every map) and where they come from under ``node_modules``.
+#: Files of ``assets/`` (next to every map) and where they are in the installed npm packages
+#: (the directory the caller passes: the app's ``node_modules``, see ``package.json``).
 ASSET_SOURCES: dict[str, str] = {
     "leaflet.js": "leaflet/dist/leaflet.js",
     "leaflet.css": "leaflet/dist/leaflet.css",
@@ -157,21 +155,23 @@ def _t(translate: Translate, msgid: str, **values: object) -> str:
 # --- assets -------------------------------------------------------------------------------
 
 
-def copy_assets(node_modules: Path, dest: Path) -> list[str]:
-    """Copy the map assets from ``node_modules`` into ``dest`` (the ``assets/`` folder).
+def copy_assets(source: Path, dest: Path) -> list[str]:
+    """Copy the map assets from ``source`` (installed npm packages) into ``dest`` (``assets/``).
 
-    :raises FileNotFoundError: when an asset is missing (run ``npm ci`` at the repo root).
+    :param source: the directory :data:`ASSET_SOURCES` paths are relative to.
+    :raises FileNotFoundError: when an asset is missing (install the packages with ``npm ci``).
     :return: the copied file names, relative to ``dest``.
     """
-    missing = [src for src in ASSET_SOURCES.values() if not (node_modules / src).is_file()]
+    source = Path(source)
+    missing = [src for src in ASSET_SOURCES.values() if not (source / src).is_file()]
     if missing:
         raise FileNotFoundError(
-            f"map assets missing under {node_modules}: {missing}; run `npm ci` in {REPO_ROOT}"
+            f"map assets missing under {source}: {missing}; install them with `npm ci`"
         )
     for name, src in ASSET_SOURCES.items():
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(node_modules / src, target)
+        shutil.copyfile(source / src, target)
     return sorted(ASSET_SOURCES)
 
 
@@ -775,8 +775,8 @@ def build_maps(
     tile_url: str | None = None,
     progress: Progress | None = None,
     *,
+    asset_source: Path,
     countries: pd.DataFrame | None = None,
-    node_modules: Path | None = None,
     choice_label: ChoiceLabel | None = None,
     tile_attribution: str = "",
 ) -> dict[str, Any]:
@@ -790,8 +790,9 @@ def build_maps(
     :param policy: disclosure control (k, high-risk countries, perturbation).
     :param tile_url: a background tile URL template; none by default (no third-party requests).
     :param progress: called as ``progress(done, total, label)`` after each step.
+    :param asset_source: where the npm packages holding :data:`ASSET_SOURCES` are installed
+        (the app's ``node_modules``).
     :param countries: the country layer (default :func:`geo.boundaries.load_countries`).
-    :param node_modules: where the npm assets are (default: the repo's ``node_modules``).
     :param choice_label: ``(question, choice, language) -> label`` for needs/contributions.
     :return: the manifest (also written to ``manifest.json``).
     """
@@ -808,7 +809,7 @@ def build_maps(
     done = 1
     if progress:
         progress(done, total_steps, "aggregate")
-    assets = copy_assets(node_modules or NODE_MODULES, out_dir / ASSETS_DIR)
+    assets = copy_assets(asset_source, out_dir / ASSETS_DIR)
 
     written: list[dict[str, Any]] = []
     for language in languages:

@@ -113,7 +113,7 @@ def built(tmp_path_factory, responses, countries, node_modules):
         translations.__getitem__,
         POLICY,
         countries=countries,
-        node_modules=node_modules,
+        asset_source=node_modules,
         progress=lambda done, total, label: steps.append((done, total)),
     )
     pages = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.html")}
@@ -160,7 +160,7 @@ def test_no_third_party_urls(built):
 def test_tiles_only_when_asked(responses, countries, node_modules, tmp_path):
     build_maps(
         responses[responses.country == "KZ"], tmp_path, ["en"], lambda lang: identity, POLICY,
-        countries=countries, node_modules=node_modules, tile_url="tiles/{z}/{x}/{y}.png",
+        countries=countries, asset_source=node_modules, tile_url="tiles/{z}/{x}/{y}.png",
     )  # fmt: skip
     assert "tiles/{z}/{x}/{y}.png" in (tmp_path / "world.en.html").read_text()
 
@@ -266,7 +266,7 @@ def test_small_build_publishes_no_total(countries, node_modules, tmp_path):
     few = pd.DataFrame(_people("KZ", "KZ-75", "Almaty", 4, 43.2, 76.9))
     manifest = build_maps(
         few, tmp_path, ["en"], lambda lang: identity, POLICY,
-        countries=countries, node_modules=node_modules,
+        countries=countries, asset_source=node_modules,
     )  # fmt: skip
     assert manifest["responses"] is None and manifest["countries_published"] == []
     assert "Almaty" not in (tmp_path / "world.en.html").read_text()
@@ -278,7 +278,7 @@ def test_world_map_with_bundled_boundaries_is_small(responses, node_modules, tmp
     assert len(world.features) == len(boundaries.load_countries())  # tiny ones kept too
     build_maps(
         responses, tmp_path, ["en"], lambda lang: identity, POLICY,
-        countries=boundaries.load_countries(), node_modules=node_modules,
+        countries=boundaries.load_countries(), asset_source=node_modules,
     )  # fmt: skip
     # A naive folium.Choropleth over Natural Earth 50m is about 4.2 MB (see the module report).
     assert (tmp_path / "world.en.html").stat().st_size < 600_000
