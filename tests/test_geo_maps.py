@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from geo import maps
-from geo.aggregate import MapData, counts_by
+from geo.aggregate import MapData, aggregate_for_maps, counts_by
 from geo.disclosure import KEY_RANGE, PerturbationTable, Policy
 from geo.i18n import identity
 from geo.maps import ASSET_SOURCES, build_maps, copy_assets, escape_label
@@ -282,3 +282,33 @@ def test_world_map_with_bundled_boundaries_is_small(responses, node_modules, tmp
     )  # fmt: skip
     # A naive folium.Choropleth over Natural Earth 50m is about 4.2 MB (see the module report).
     assert (tmp_path / "world.en.html").stat().st_size < 600_000
+
+
+def _without_ids(page: str) -> str:
+    """Drop folium's random element ids, so two renders of one map compare equal."""
+    return re.sub(r"_[0-9a-f]{32}\b", "_", page)
+
+
+def test_aggregates_made_once_draw_the_same_maps(responses, countries, node_modules, tmp_path):
+    from_rows = build_maps(
+        responses, tmp_path / "rows", ["en"], lambda lang: identity, POLICY,
+        countries=countries, asset_source=node_modules,
+    )  # fmt: skip
+    data = aggregate_for_maps(responses, POLICY)
+    from_data = build_maps(
+        data, tmp_path / "data", ["en"], lambda lang: identity,
+        countries=countries, asset_source=node_modules,
+    )  # fmt: skip
+    assert {**from_rows, "built_at": None} == {**from_data, "built_at": None}
+    for entry in from_rows["maps"]:
+        pages = [
+            (tmp_path / d / entry["file"]).read_text(encoding="utf-8") for d in ("rows", "data")
+        ]
+        assert _without_ids(pages[0]) == _without_ids(pages[1]), entry["file"]
+    other = Policy(5, POLICY.high_risk)
+    with pytest.raises(ValueError, match="k = 10"):
+        build_maps(data, tmp_path / "x", ["en"], lambda lang: identity, other,
+                   countries=countries, asset_source=node_modules)  # fmt: skip
+    with pytest.raises(ValueError, match="policy"):
+        build_maps(responses, tmp_path / "y", ["en"], lambda lang: identity,
+                   countries=countries, asset_source=node_modules)  # fmt: skip

@@ -11,7 +11,7 @@ from typing import Any
 import folium
 import pandas as pd
 
-from geo.aggregate import aggregate_for_maps
+from geo.aggregate import MapData, aggregate_for_maps
 from geo.disclosure import Policy
 from geo.i18n import Translate, is_rtl
 from geo.maps.assets import ASSETS_DIR, copy_assets
@@ -33,11 +33,11 @@ MAP_KINDS = ("world", "coverage", "citizenship", "needs", "contribution")
 
 
 def build_maps(
-    responses: pd.DataFrame,
+    data: pd.DataFrame | MapData,
     out_dir: Path,
     languages: list[str],
     translate_for: Callable[[str], Translate],
-    policy: Policy,
+    policy: Policy | None = None,
     tile_url: str | None = None,
     progress: Progress | None = None,
     *,
@@ -51,9 +51,11 @@ def build_maps(
     Aggregation and geometry are done once; each language only re-renders. Files are flat in
     ``out_dir``: ``<map>.<language>.html``, ``profile-<ISO2>.<language>.html``, ``assets/``.
 
-    :param responses: one row per respondent (see :mod:`geo.aggregate`).
+    :param data: one row per respondent (see :mod:`geo.aggregate`), aggregated here under
+        ``policy``; or what :func:`geo.aggregate.aggregate_for_maps` made of them, drawn as is.
     :param translate_for: returns the gettext function of a language.
-    :param policy: disclosure control (k, high-risk countries, perturbation).
+    :param policy: disclosure control (k, high-risk countries, perturbation); required with
+        responses, and with aggregates it must be the one they were made under (or left out).
     :param tile_url: a background tile URL template; none by default (no third-party requests).
     :param progress: called as ``progress(done, total, label)`` after each step.
     :param asset_source: where the npm packages holding :data:`ASSET_SOURCES` are installed
@@ -61,14 +63,15 @@ def build_maps(
     :param countries: the country layer (default :func:`geo.boundaries.load_countries`).
     :param choice_label: ``(question, choice, language) -> label`` for needs/contributions.
     :return: the manifest (also written to ``manifest.json``).
+    :raises ValueError: without a policy for responses, or with another one than the aggregates'.
     """
+    data = _published(data, policy)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if countries is None:
         from geo.boundaries import load_countries
 
         countries = load_countries()
-    data = aggregate_for_maps(responses, policy)
     world = prepare_world(countries)
     profiles = [c for c in data.published_countries if c in world.features]
     total_steps = 1 + len(languages) * (len(MAP_KINDS) + len(profiles))
@@ -120,7 +123,7 @@ def build_maps(
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         # The published total (None if it is itself below k).
         "responses": None if data.world.total is None else int(data.world.total),
-        "k": policy.k,
+        "k": data.k,
         "languages": list(languages),
         "high_risk": sorted(data.high_risk),
         "countries_published": data.published_countries,
@@ -132,3 +135,17 @@ def build_maps(
         json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     return manifest
+
+
+def _published(data: pd.DataFrame | MapData, policy: Policy | None) -> MapData:
+    """Return what to draw: ``data`` itself, or the responses aggregated under ``policy``."""
+    if isinstance(data, MapData):
+        if policy is not None and (policy.k, policy.high_risk) != (data.k, data.high_risk):
+            raise ValueError(
+                f"the aggregates were made with k = {data.k} and high-risk countries "
+                f"{sorted(data.high_risk)}, not under the policy given"
+            )
+        return data
+    if policy is None:
+        raise ValueError("responses need a disclosure policy to be aggregated for the maps")
+    return aggregate_for_maps(data, policy)
