@@ -222,11 +222,23 @@ def test_manifest(built):
     assert steps[-1][0] == steps[-1][1] == 1 + len(files)
 
 
+def _legend_corner(page: str) -> str:
+    return re.search(r'<div class="atlas-legend atlas-legend-(\w+)">', page).group(1)
+
+
+def _zoom_corner(page: str) -> str:
+    return re.search(r'L\.control\.zoom\(\s*\{\s*position:\s*"(\w+)"', page).group(1)
+
+
 def test_rtl_and_lang(built):
     _, _, pages, _ = built
     assert '<html lang="kk-Arab" dir="rtl">' in pages["world.kk_Arab.html"]
     assert '<html lang="en" dir="ltr">' in pages["world.en.html"]
-    assert "right: 10px" in pages["world.en.html"] and "left: 10px" in pages["world.kk_Arab.html"]
+    # Every map mirrors for right-to-left readers: the zoom control where a line starts, the
+    # legend across from it, at the top of the side where a line ends.
+    for name, page in pages.items():
+        start, end = ("topright", "topleft") if ".kk_Arab." in name else ("topleft", "topright")
+        assert (_zoom_corner(page), _legend_corner(page)) == (start, end), name
 
 
 def test_geometry_serialised_once_and_reused(countries):
@@ -250,16 +262,22 @@ def test_copy_assets(node_modules, tmp_path):
         copy_assets(tmp_path / "empty", tmp_path / "x")
 
 
-def test_package_json_pins_leaflet_and_asset_sources_exist():
+def test_package_json_pins_exact_versions_and_the_assets_are_installed():
     package = json.loads((REPO / "package.json").read_text())
-    assert package["private"] is True
-    assert package["dependencies"]["leaflet"] == "1.9.4"
-    for version in package["dependencies"].values():
-        assert re.fullmatch(r"\d+\.\d+\.\d+", version)  # exact pins only
-    packages = {src.split("/")[0] for src in ASSET_SOURCES.values()}
-    assert packages <= set(package["dependencies"])
     lock = json.loads((REPO / "package-lock.json").read_text())
-    assert lock["packages"]["node_modules/leaflet"]["version"] == "1.9.4"
+    assert package["private"] is True
+    dependencies = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
+    for name, version in dependencies.items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), (name, version)  # no ^, ~ or ranges
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version, name
+    assert {src.split("/")[0] for src in ASSET_SOURCES.values()} <= set(package["dependencies"])
+    # What `npm ci` installed is what the maps copy: every asset, from the pinned version.
+    installed = REPO / "node_modules"
+    missing = [src for src in ASSET_SOURCES.values() if not (installed / src).is_file()]
+    assert not missing, f"run `npm ci`: {missing}"
+    for name in {src.split("/")[0] for src in ASSET_SOURCES.values()}:
+        found = json.loads((installed / name / "package.json").read_text())["version"]
+        assert found == dependencies[name], name
 
 
 def test_small_build_publishes_no_total(countries, node_modules, tmp_path):
@@ -312,3 +330,22 @@ def test_aggregates_made_once_draw_the_same_maps(responses, countries, node_modu
     with pytest.raises(ValueError, match="policy"):
         build_maps(responses, tmp_path / "y", ["en"], lambda lang: identity,
                    countries=countries, asset_source=node_modules)  # fmt: skip
+
+
+def test_profile_maps_name_regions_in_the_maps_language(
+    responses, countries, node_modules, tmp_path
+):
+    from geo import places
+
+    build_maps(
+        responses[responses.country == "KZ"], tmp_path, ["ru"], lambda lang: identity, POLICY,
+        countries=countries, asset_source=node_modules,
+    )  # fmt: skip
+    page = (tmp_path / "profile-KZ.ru.html").read_text(encoding="utf-8")
+    circles = json.loads(re.search(r"(\[\[.*?\]\])\.forEach", page).group(1))
+    almaty, astana = places.region_label("KZ-75", "ru"), places.region_label("KZ-71", "ru")
+    assert almaty == "Алматы" and astana == "Астана"  # Russian, not the English "Almaty"
+    assert sorted(c[3] for c in circles) == [
+        f"Astana ({astana}): 12 respondents",  # the city as stored, its region in Russian
+        f"{almaty}: 33 respondents",
+    ]

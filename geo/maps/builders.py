@@ -127,7 +127,7 @@ def world_choropleth(data: MapData, world: WorldGeometry, style: Style) -> foliu
     notes = [_t(t, L_K_NOTE, k=data.k)]
     if data.world.total is not None:
         notes.insert(0, _t(t, L_TOTAL, n=style.count(data.world.total)))
-    Legend(title, items, notes, style.rtl).add_to(m)
+    Legend(title, items, notes, style.end_corner("top")).add_to(m)
     return m
 
 
@@ -171,7 +171,9 @@ def coverage_map(data: MapData, world: WorldGeometry, style: Style) -> folium.Ma
         (HIDDEN_COLOUR, _t(t, L_HIDDEN, k=data.k)),
         (EMPTY_COLOUR, _t(t, L_NO_ESTIMATE)),
     ]
-    Legend(title, items, [_t(t, L_COVERAGE_NOTE), _t(t, L_K_NOTE, k=data.k)], style.rtl).add_to(m)
+    Legend(
+        title, items, [_t(t, L_COVERAGE_NOTE), _t(t, L_K_NOTE, k=data.k)], style.end_corner("top")
+    ).add_to(m)
     return m
 
 
@@ -211,15 +213,11 @@ def citizenship_map(data: MapData, world: WorldGeometry, style: Style) -> folium
         none = _hidden_text(True, data.k, style)
         layers.append({"name": _t(t, msgid), "fill": fill, "tip": tip, "none": none})
     ChoroplethLayers(
-        world.geojson, style.country_names(world.names), layers, position=_corner(style)
+        world.geojson, style.country_names(world.names), layers, position=style.end_corner("bottom")
     ).add_to(m)
     items = [*_key(SHARE_BREAKS, style.share, style), (HIDDEN_COLOUR, _t(t, L_HIDDEN, k=data.k))]
-    Legend(title, items, [_t(t, L_K_NOTE, k=data.k)], style.rtl).add_to(m)
+    Legend(title, items, [_t(t, L_K_NOTE, k=data.k)], style.end_corner("top")).add_to(m)
     return m
-
-
-def _corner(style: Style) -> str:
-    return "bottomleft" if style.rtl else "bottomright"
 
 
 def shares_map(
@@ -251,11 +249,11 @@ def shares_map(
         none = _hidden_text(True, data.k, style)
         layers.append({"name": escape_label(label), "fill": fill, "tip": tip, "none": none})
     ChoroplethLayers(
-        world.geojson, style.country_names(world.names), layers, position=_corner(style)
+        world.geojson, style.country_names(world.names), layers, position=style.end_corner("bottom")
     ).add_to(m)
     items = [*_key(SHARE_BREAKS, style.share, style), (HIDDEN_COLOUR, _t(t, L_HIDDEN, k=data.k))]
     notes = [_t(t, L_SHARE_NOTE), _t(t, L_K_NOTE, k=data.k)]
-    Legend(title, items, notes, style.rtl).add_to(m)
+    Legend(title, items, notes, style.end_corner("top")).add_to(m)
     return m
 
 
@@ -293,7 +291,7 @@ def profile_map(data: MapData, country: str, world: WorldGeometry, style: Style)
         if unplaced:
             notes.append(_t(t, L_UNPLACED, n=style.count(unplaced)))
         notes.append(_t(t, L_CIRCLE_NOTE, k=data.k))
-    Legend(title, [], notes, style.rtl).add_to(m)
+    Legend(title, [], notes, style.end_corner("top")).add_to(m)
     return m
 
 

@@ -145,10 +145,14 @@ class Legend(folium.MacroElement):
         """
         {% macro header(this, kwargs) %}
         <style>
-            .atlas-legend { position: absolute; z-index: 1000; top: 10px; {{ this.side }}: 10px;
-                max-width: 22rem; background: rgba(255,255,255,0.92); padding: 8px 10px;
+            .atlas-legend { position: absolute; z-index: 1000; max-width: 22rem;
+                background: rgba(255,255,255,0.92); padding: 8px 10px;
                 border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.3);
                 font: 13px/1.4 "Noto Sans", "Noto Naskh Arabic", "Noto Sans Arabic", sans-serif; }
+            .atlas-legend-topleft { top: 10px; left: 10px; }
+            .atlas-legend-topright { top: 10px; right: 10px; }
+            .atlas-legend-bottomleft { bottom: 10px; left: 10px; }
+            .atlas-legend-bottomright { bottom: 10px; right: 10px; }
             .atlas-legend h1 { font-size: 15px; margin: 0 0 6px; }
             .atlas-legend ul { list-style: none; margin: 0; padding: 0; }
             .atlas-legend i { display: inline-block; width: 14px; height: 14px;
@@ -157,7 +161,7 @@ class Legend(folium.MacroElement):
         </style>
         {% endmacro %}
         {% macro html(this, kwargs) %}
-        <div class="atlas-legend">
+        <div class="atlas-legend atlas-legend-{{ this.position }}">
             <h1>{{ this.title }}</h1>
             <ul>{% for colour, label in this.items %}
                 <li><i style="background:{{ colour }}"></i>{{ label }}</li>{% endfor %}
@@ -168,15 +172,20 @@ class Legend(folium.MacroElement):
         """
     )
 
+    #: Leaflet's names for the corners of a map.
+    CORNERS = ("topleft", "topright", "bottomleft", "bottomright")
+
     def __init__(
-        self, title: str, items: list[tuple[str, str]], notes: list[str], rtl: bool
+        self, title: str, items: list[tuple[str, str]], notes: list[str], position: str
     ) -> None:
         super().__init__()
+        if position not in self.CORNERS:
+            raise ValueError(f"a legend goes in a corner {self.CORNERS}, not {position!r}")
         self._name = "Legend"
         self.title = title
         self.items = items
         self.notes = notes
-        self.side = "left" if rtl else "right"
+        self.position = position
 
 
 def base_map(title: str, style: Style, location=(40.0, 60.0), zoom: int = 3) -> folium.Map:
@@ -188,7 +197,7 @@ def base_map(title: str, style: Style, location=(40.0, 60.0), zoom: int = 3) -> 
         tiles=None,
         prefer_canvas=True,
         world_copy_jump=False,
-        zoom_control="topright" if style.rtl else "topleft",
+        zoom_control=style.start_corner("top"),
     )
     # Instance attributes: folium's class-level lists stay untouched for everyone else.
     m.default_js = [("leaflet", f"{style.assets}/leaflet.js")]

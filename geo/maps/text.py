@@ -107,6 +107,14 @@ class Style:
     tile_url: str | None = None
     tile_attribution: str = ""
 
+    def start_corner(self, edge: str) -> str:
+        """Return the Leaflet corner of ``edge`` (top, bottom) where a line of text starts."""
+        return edge + ("right" if self.rtl else "left")
+
+    def end_corner(self, edge: str) -> str:
+        """Return the Leaflet corner of ``edge`` (top, bottom) where a line of text ends."""
+        return edge + ("left" if self.rtl else "right")
+
     def count(self, n: float) -> str:
         """Format a count in this language."""
         return format_count(n, self.language)
