@@ -157,6 +157,17 @@ def test_no_third_party_urls(built):
     assert folium.Map.default_js[0][1].startswith("https://")  # folium itself left unchanged
 
 
+def test_every_map_credits_its_data(built):
+    _, _, pages, _ = built
+    credit = "Place data © GeoNames (geonames.org), CC BY 4.0; boundaries made with Natural Earth."
+    for name, page in pages.items():
+        if ".en." in name:
+            assert credit in page, name
+        # Translated or not, the names and the licence are given as they are.
+        for words in ("GeoNames (geonames.org)", "CC BY 4.0", "Natural Earth"):
+            assert words in page, (name, words)
+
+
 def test_tiles_only_when_asked(responses, countries, node_modules, tmp_path):
     build_maps(
         responses[responses.country == "KZ"], tmp_path, ["en"], lambda lang: identity, POLICY,

@@ -16,7 +16,7 @@ import folium
 from folium.template import Template
 
 from geo.i18n import html_lang
-from geo.maps.text import Style, escape_label, script_json
+from geo.maps.text import CREDIT_NAMES, L_CREDIT, Style, _t, escape_label, script_json
 
 #: Sequential colours (ColorBrewer YlGnBu, 6 classes), hidden and empty countries.
 PALETTE = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")
@@ -188,8 +188,28 @@ class Legend(folium.MacroElement):
         self.position = position
 
 
+class Credit(folium.MacroElement):
+    """The data's credits in the map's attribution corner (text already escaped)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Credit"
+        self.text_json = script_json(text)
+
+
 def base_map(title: str, style: Style, location=(40.0, 60.0), zoom: int = 3) -> folium.Map:
-    """Return an empty map whose scripts and styles come from ``assets/``, without tiles."""
+    """Return an empty map whose scripts and styles come from ``assets/``, without tiles.
+
+    Every map credits the boundaries and places it draws, as their licences ask.
+    """
     fig = AtlasFigure(title=title, language=style.language, rtl=style.rtl)
     m = folium.Map(
         location=list(location),
@@ -203,6 +223,7 @@ def base_map(title: str, style: Style, location=(40.0, 60.0), zoom: int = 3) -> 
     m.default_js = [("leaflet", f"{style.assets}/leaflet.js")]
     m.default_css = [("leaflet_css", f"{style.assets}/leaflet.css")]
     fig.add_child(m)
+    Credit(_t(style.translate, L_CREDIT, **CREDIT_NAMES)).add_to(m)
     if style.tile_url:
         folium.TileLayer(
             tiles=style.tile_url, attr=escape_label(style.tile_attribution or " "), name="tiles"

@@ -57,6 +57,14 @@ L_CIRCLE_NOTE = N_(
     "Circle area is proportional to respondents; places with fewer than %(k)s "
     "are grouped into their region or country."
 )
+L_CREDIT = N_("Place data © %(geonames)s, %(licence)s; boundaries made with %(natural_earth)s.")
+#: What fills in :data:`L_CREDIT`: the credits the data's licences ask for (``geo/data/README.md``:
+#: GeoNames is CC BY 4.0, Natural Earth asks for "Made with Natural Earth"), never translated.
+CREDIT_NAMES = {
+    "geonames": "GeoNames (geonames.org)",
+    "licence": "CC BY 4.0",
+    "natural_earth": "Natural Earth",
+}
 
 
 # --- escaping -----------------------------------------------------------------------------
