@@ -30,7 +30,8 @@ from bench.server import ROOT
 BASE = os.environ.get("BENCH_DISCLOSURE_BASE", "c886aa4")
 
 #: Runs inside one checkout (``sys.argv[1]`` = what, ``[2]`` = rows); prints seconds as JSON.
-#: Written against what both versions share: only ``build_maps``'s policy argument differs.
+#: Written against what both versions share: only ``build_maps``'s policy argument and, since
+#: issue 11, its required asset directory (the checkout's own ``node_modules``) differ.
 MEASURE = r"""
 import inspect, json, statistics, sys, tempfile, time, uuid
 from pathlib import Path
@@ -41,9 +42,12 @@ def maps_build():
     from geo import maps, synthetic
     frame = synthetic.generate(rows, seed=1)
     args, kwargs = [], {"k": 10}
-    if "policy" in inspect.signature(maps.build_maps).parameters:
+    parameters = inspect.signature(maps.build_maps).parameters
+    if "policy" in parameters:
         from geo.disclosure import Policy
         args, kwargs = [Policy(10, frozenset({"CN"}))], {}
+    if "asset_source" in parameters:
+        kwargs["asset_source"] = Path("node_modules").resolve()
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         maps.build_maps(frame, Path(out), ["kk"], lambda _l: lambda s: s, *args, **kwargs)

@@ -13,14 +13,24 @@ nothing here returns a raw count.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from geo.disclosure import Policy, Suppressed, Tally, as_category, display_count, perturb, publish
+from geo.disclosure import (
+    Policy,
+    Suppressed,
+    Tally,
+    as_category,
+    display_count,
+    perturb,
+    publish,
+    roll_up,
+)
+from geo.estimates import load_estimates
 from geo.i18n import N_, Translate, identity
 
 AGE_BANDS: tuple[str, ...] = ("16-24", "25-34", "35-44", "45-54", "55-64", "65+")
@@ -362,3 +372,63 @@ def coverage(df_counts: Suppressed | pd.Series, estimates: pd.DataFrame) -> pd.D
     out["ratio_low"] = out.n / out.high
     out["ratio_high"] = out.n / out.low
     return out
+
+
+# --- what the published maps show --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MapData:
+    """Everything the maps show, aggregated and suppressed once (no respondent rows)."""
+
+    k: int
+    high_risk: frozenset[str]
+    #: Respondents per country of residence, with the total.
+    world: Suppressed
+    #: :func:`coverage` of ``world`` against the estimates.
+    coverage: pd.DataFrame
+    #: Country x citizenship category (None: no published country).
+    citizenship: Suppressed | None
+    #: Per multi-select role (needs, contribution): :func:`share_naming` by country.
+    shares: dict[str, Shares]
+    #: Places rolled up to >= k respondents (:func:`geo.disclosure.roll_up`).
+    places: pd.DataFrame
+    #: Countries shown in ``world``, the only ones the other tables include.
+    published_countries: list[str] = field(default_factory=list)
+
+
+def aggregate_for_maps(
+    responses: pd.DataFrame,
+    policy: Policy,
+    estimates: pd.DataFrame | None = None,
+    roles: Iterable[str] = ("needs", "contribution"),
+) -> MapData:
+    """Aggregate and publish the responses for every map at once.
+
+    :param responses: one row per respondent (see :mod:`geo.aggregate`).
+    :param policy: threshold, high-risk countries and perturbation (no defaults here).
+    """
+    world = counts_by(responses, ["country"], policy)
+    published = [str(c) for c in world.values.index[world.values.notna()]]
+    # A country hidden in the world table stays out of every other table: its row totals
+    # there would give its count away.
+    subset = responses[responses["country"].astype(object).isin(published)]
+    with_category = subset.assign(citizenship_category=citizenship_category(subset))
+    citizenship = (
+        cross(with_category, "country", "citizenship_category", policy) if len(subset) else None
+    )
+    shares = {
+        role: share_naming(subset, role, policy) for role in roles if role in responses.columns
+    }
+    leaves = group_counts(subset, ["country", "region", "city"], keep_missing=True)
+    places = roll_up(leaves, ["country", "region", "city"], policy)
+    return MapData(
+        k=policy.k,
+        high_risk=policy.high_risk,
+        world=world,
+        coverage=coverage(world, load_estimates() if estimates is None else estimates),
+        citizenship=citizenship,
+        shares=shares,
+        places=places,
+        published_countries=published,
+    )

@@ -229,6 +229,18 @@ def region_name(code: str, locale: str = "en") -> str:
     return curated.get((code, "en"), subdivision.name)
 
 
+def region_label(code: object, language: str) -> str:
+    """Return a region's name in ``language`` for display, or the code itself when unknown.
+
+    The one name of a region that maps, profiles and pages show (not escaped: escape it where
+    it goes into markup). ``language``: a catalog name or a BCP 47 tag (``kk_Arab``, ``kk-Arab``).
+    """
+    try:
+        return region_name(str(code), language)
+    except LookupError:
+        return str(code)
+
+
 @functools.lru_cache(maxsize=32)  # one per language offered; bounded whatever callers send
 def collator(locale: str) -> icu.Collator:
     """Return an ICU collator for a BCP 47 tag (or a Babel locale name).

@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from geo import maps
+from geo.aggregate import MapData, aggregate_for_maps, counts_by
 from geo.disclosure import KEY_RANGE, PerturbationTable, Policy
 from geo.i18n import identity
 from geo.maps import ASSET_SOURCES, build_maps, copy_assets, escape_label
@@ -112,7 +113,7 @@ def built(tmp_path_factory, responses, countries, node_modules):
         translations.__getitem__,
         POLICY,
         countries=countries,
-        node_modules=node_modules,
+        asset_source=node_modules,
         progress=lambda done, total, label: steps.append((done, total)),
     )
     pages = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.html")}
@@ -156,10 +157,21 @@ def test_no_third_party_urls(built):
     assert folium.Map.default_js[0][1].startswith("https://")  # folium itself left unchanged
 
 
+def test_every_map_credits_its_data(built):
+    _, _, pages, _ = built
+    credit = "Place data © GeoNames (geonames.org), CC BY 4.0; boundaries made with Natural Earth."
+    for name, page in pages.items():
+        if ".en." in name:
+            assert credit in page, name
+        # Translated or not, the names and the licence are given as they are.
+        for words in ("GeoNames (geonames.org)", "CC BY 4.0", "Natural Earth"):
+            assert words in page, (name, words)
+
+
 def test_tiles_only_when_asked(responses, countries, node_modules, tmp_path):
     build_maps(
         responses[responses.country == "KZ"], tmp_path, ["en"], lambda lang: identity, POLICY,
-        countries=countries, node_modules=node_modules, tile_url="tiles/{z}/{x}/{y}.png",
+        countries=countries, asset_source=node_modules, tile_url="tiles/{z}/{x}/{y}.png",
     )  # fmt: skip
     assert "tiles/{z}/{x}/{y}.png" in (tmp_path / "world.en.html").read_text()
 
@@ -221,20 +233,32 @@ def test_manifest(built):
     assert steps[-1][0] == steps[-1][1] == 1 + len(files)
 
 
+def _legend_corner(page: str) -> str:
+    return re.search(r'<div class="atlas-legend atlas-legend-(\w+)">', page).group(1)
+
+
+def _zoom_corner(page: str) -> str:
+    return re.search(r'L\.control\.zoom\(\s*\{\s*position:\s*"(\w+)"', page).group(1)
+
+
 def test_rtl_and_lang(built):
     _, _, pages, _ = built
     assert '<html lang="kk-Arab" dir="rtl">' in pages["world.kk_Arab.html"]
     assert '<html lang="en" dir="ltr">' in pages["world.en.html"]
-    assert "right: 10px" in pages["world.en.html"] and "left: 10px" in pages["world.kk_Arab.html"]
+    # Every map mirrors for right-to-left readers: the zoom control where a line starts, the
+    # legend across from it, at the top of the side where a line ends.
+    for name, page in pages.items():
+        start, end = ("topright", "topleft") if ".kk_Arab." in name else ("topleft", "topright")
+        assert (_zoom_corner(page), _legend_corner(page)) == (start, end), name
 
 
 def test_geometry_serialised_once_and_reused(countries):
     world = maps.prepare_world(countries)
     assert world.geojson.count('"id":"KZ"') == 1
-    empty = maps.counts_by(
+    empty = counts_by(
         pd.DataFrame({"country": [], "record_key": [], "independent": []}), ["country"], POLICY
     )
-    data = maps.MapData(
+    data = MapData(
         k=10, high_risk=frozenset(), world=empty, coverage=pd.DataFrame(), citizenship=None,
         shares={}, places=pd.DataFrame(),
     )  # fmt: skip
@@ -249,23 +273,29 @@ def test_copy_assets(node_modules, tmp_path):
         copy_assets(tmp_path / "empty", tmp_path / "x")
 
 
-def test_package_json_pins_leaflet_and_asset_sources_exist():
+def test_package_json_pins_exact_versions_and_the_assets_are_installed():
     package = json.loads((REPO / "package.json").read_text())
-    assert package["private"] is True
-    assert package["dependencies"]["leaflet"] == "1.9.4"
-    for version in package["dependencies"].values():
-        assert re.fullmatch(r"\d+\.\d+\.\d+", version)  # exact pins only
-    packages = {src.split("/")[0] for src in ASSET_SOURCES.values()}
-    assert packages <= set(package["dependencies"])
     lock = json.loads((REPO / "package-lock.json").read_text())
-    assert lock["packages"]["node_modules/leaflet"]["version"] == "1.9.4"
+    assert package["private"] is True
+    dependencies = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
+    for name, version in dependencies.items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), (name, version)  # no ^, ~ or ranges
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version, name
+    assert {src.split("/")[0] for src in ASSET_SOURCES.values()} <= set(package["dependencies"])
+    # What `npm ci` installed is what the maps copy: every asset, from the pinned version.
+    installed = REPO / "node_modules"
+    missing = [src for src in ASSET_SOURCES.values() if not (installed / src).is_file()]
+    assert not missing, f"run `npm ci`: {missing}"
+    for name in {src.split("/")[0] for src in ASSET_SOURCES.values()}:
+        found = json.loads((installed / name / "package.json").read_text())["version"]
+        assert found == dependencies[name], name
 
 
 def test_small_build_publishes_no_total(countries, node_modules, tmp_path):
     few = pd.DataFrame(_people("KZ", "KZ-75", "Almaty", 4, 43.2, 76.9))
     manifest = build_maps(
         few, tmp_path, ["en"], lambda lang: identity, POLICY,
-        countries=countries, node_modules=node_modules,
+        countries=countries, asset_source=node_modules,
     )  # fmt: skip
     assert manifest["responses"] is None and manifest["countries_published"] == []
     assert "Almaty" not in (tmp_path / "world.en.html").read_text()
@@ -277,7 +307,56 @@ def test_world_map_with_bundled_boundaries_is_small(responses, node_modules, tmp
     assert len(world.features) == len(boundaries.load_countries())  # tiny ones kept too
     build_maps(
         responses, tmp_path, ["en"], lambda lang: identity, POLICY,
-        countries=boundaries.load_countries(), node_modules=node_modules,
+        countries=boundaries.load_countries(), asset_source=node_modules,
     )  # fmt: skip
     # A naive folium.Choropleth over Natural Earth 50m is about 4.2 MB (see the module report).
     assert (tmp_path / "world.en.html").stat().st_size < 600_000
+
+
+def _without_ids(page: str) -> str:
+    """Drop folium's random element ids, so two renders of one map compare equal."""
+    return re.sub(r"_[0-9a-f]{32}\b", "_", page)
+
+
+def test_aggregates_made_once_draw_the_same_maps(responses, countries, node_modules, tmp_path):
+    from_rows = build_maps(
+        responses, tmp_path / "rows", ["en"], lambda lang: identity, POLICY,
+        countries=countries, asset_source=node_modules,
+    )  # fmt: skip
+    data = aggregate_for_maps(responses, POLICY)
+    from_data = build_maps(
+        data, tmp_path / "data", ["en"], lambda lang: identity,
+        countries=countries, asset_source=node_modules,
+    )  # fmt: skip
+    assert {**from_rows, "built_at": None} == {**from_data, "built_at": None}
+    for entry in from_rows["maps"]:
+        pages = [
+            (tmp_path / d / entry["file"]).read_text(encoding="utf-8") for d in ("rows", "data")
+        ]
+        assert _without_ids(pages[0]) == _without_ids(pages[1]), entry["file"]
+    other = Policy(5, POLICY.high_risk)
+    with pytest.raises(ValueError, match="k = 10"):
+        build_maps(data, tmp_path / "x", ["en"], lambda lang: identity, other,
+                   countries=countries, asset_source=node_modules)  # fmt: skip
+    with pytest.raises(ValueError, match="policy"):
+        build_maps(responses, tmp_path / "y", ["en"], lambda lang: identity,
+                   countries=countries, asset_source=node_modules)  # fmt: skip
+
+
+def test_profile_maps_name_regions_in_the_maps_language(
+    responses, countries, node_modules, tmp_path
+):
+    from geo import places
+
+    build_maps(
+        responses[responses.country == "KZ"], tmp_path, ["ru"], lambda lang: identity, POLICY,
+        countries=countries, asset_source=node_modules,
+    )  # fmt: skip
+    page = (tmp_path / "profile-KZ.ru.html").read_text(encoding="utf-8")
+    circles = json.loads(re.search(r"(\[\[.*?\]\])\.forEach", page).group(1))
+    almaty, astana = places.region_label("KZ-75", "ru"), places.region_label("KZ-71", "ru")
+    assert almaty == "Алматы" and astana == "Астана"  # Russian, not the English "Almaty"
+    assert sorted(c[3] for c in circles) == [
+        f"Astana ({astana}): 12 respondents",  # the city as stored, its region in Russian
+        f"{almaty}: 33 respondents",
+    ]

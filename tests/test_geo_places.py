@@ -16,6 +16,7 @@ from geo.places import (
     match_city,
     nearest_city,
     normalise_name,
+    region_label,
     region_name,
     regions,
 )
@@ -139,6 +140,13 @@ def test_region_names_fall_back_sensibly():
     assert region_name("TR-34", "en") == "İstanbul"
     with pytest.raises(LookupError):
         region_name("KZ-99")
+
+
+def test_region_label_is_the_name_or_the_code():
+    assert region_label("KZ-75", "ru") == region_name("KZ-75", "ru")
+    assert region_label("KZ-19", "kk-Arab") == region_label("KZ-19", "kk_Arab") == "Almaty Region"
+    assert region_label("KZ-99", "ru") == "KZ-99"  # unknown: shown as given, never an error
+    assert region_label("<b>", "en") == "<b>"  # not escaped here: markup escapes it
 
 
 def test_regions_of_unknown_country_is_empty():

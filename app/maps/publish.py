@@ -153,6 +153,7 @@ def build_published_maps(
             published_policy(),
             progress=progress,
             choice_label=choice_labeller(survey),
+            asset_source=ROOT / "node_modules",
         )
         manifest["data_fingerprint"] = fingerprint
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
