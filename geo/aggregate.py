@@ -13,7 +13,7 @@ nothing here returns a raw count.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -408,26 +408,56 @@ def aggregate_for_maps(
     :param responses: one row per respondent (see :mod:`geo.aggregate`).
     :param policy: threshold, high-risk countries and perturbation (no defaults here).
     """
-    world = counts_by(responses, ["country"], policy)
+    with_category = responses.assign(citizenship_category=citizenship_category(responses))
+    country = _column(responses, "country")
+    naming = {}
+    groups = tally(responses, "country")
+    for role in roles:
+        if role in responses.columns:
+            naming[role] = _naming_tally(country, responses[role], responses, groups.n.index)
+    leaves = group_counts(responses, ["country", "region", "city"], keep_missing=True)
+    return map_data(
+        groups,
+        tally(with_category, "country", "citizenship_category"),
+        naming,
+        leaves,
+        policy,
+        estimates,
+    )
+
+
+def map_data(
+    by_country: Tally,
+    citizenship: Tally,
+    naming: Mapping[str, Tally],
+    leaves: pd.DataFrame,
+    policy: Policy,
+    estimates: pd.DataFrame | None = None,
+) -> MapData:
+    """Publish what every map shows from tallies (of respondents, or of counts kept elsewhere).
+
+    :param by_country: respondents per country (1-D).
+    :param citizenship: country x citizenship category (2-D).
+    :param naming: per multi-select role, country x item (2-D): respondents naming each item.
+    :param leaves: rows of ``country``, ``region``, ``city`` with ``n``, ``key``, ``sources``.
+    """
+    world = publish(by_country, policy)
     published = [str(c) for c in world.values.index[world.values.notna()]]
     # A country hidden in the world table stays out of every other table: its row totals
     # there would give its count away.
-    subset = responses[responses["country"].astype(object).isin(published)]
-    with_category = subset.assign(citizenship_category=citizenship_category(subset))
-    citizenship = (
-        cross(with_category, "country", "citizenship_category", policy) if len(subset) else None
+    groups = Tally(*(part.reindex(published) for part in by_country))
+    inside = citizenship.n.index.isin(published)
+    kept = Tally(*(part[inside] for part in citizenship))
+    shares = {role: shares_from(groups, table, policy, role) for role, table in naming.items()}
+    places = roll_up(
+        leaves[leaves["country"].isin(published)], ["country", "region", "city"], policy
     )
-    shares = {
-        role: share_naming(subset, role, policy) for role in roles if role in responses.columns
-    }
-    leaves = group_counts(subset, ["country", "region", "city"], keep_missing=True)
-    places = roll_up(leaves, ["country", "region", "city"], policy)
     return MapData(
         k=policy.k,
         high_risk=policy.high_risk,
         world=world,
         coverage=coverage(world, load_estimates() if estimates is None else estimates),
-        citizenship=citizenship,
+        citizenship=publish(kept, policy) if published else None,
         shares=shares,
         places=places,
         published_countries=published,

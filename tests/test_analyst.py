@@ -17,7 +17,6 @@ from app import questionnaires
 from app.accounts import services as accounts
 from app.accounts.models import AuditEvent, User
 from app.analyst.dashboard import link_labels
-from app.analyst.frames import COLUMNS, responses_frame
 from app.extensions import db
 from app.models import Response
 from app.questionnaires import questionnaire_of
@@ -405,29 +404,30 @@ def test_report_in_a_language_not_offered_is_not_found(client, users):
 # -- data -----------------------------------------------------------------------------------------
 
 
-def test_responses_frame_reads_indexed_columns_and_role_answers(db):
+def test_kept_counts_read_indexed_columns_and_role_answers(db):
+    from app import counts
+
     submit(answers_for("TR", skills=["law", "it"], scripts=["latin"]), language="tr", link_id=4)
     submit(answers_for("RU"))
-    df = responses_frame(SLUG)
-    assert list(df.columns) == list(COLUMNS)
-    assert len(df) == 2
-    row = df[df["country"] == "TR"].iloc[0]
-    assert row["language"] == "tr"
-    assert row["link"] == 4
-    assert row["version"] == 1
-    assert row["age_band"] == "25-34"
-    assert set(row["skills"]) == {"law", "it"}
-    assert row["scripts"] == ("latin",)
-    assert row["education"] == "master"
-    assert row["years_in_country"] == 12
-    assert row["association_member"] == "no"
-    assert str(df["submitted_at"].dt.tz) == "UTC"
-    assert len(responses_frame(SLUG, country="RU")) == 1
-    assert len(responses_frame(SLUG, link_id=4)) == 1
-    assert len(responses_frame(SLUG, version=2)) == 0
-    assert len(responses_frame(SLUG, until=dt.date.today() - dt.timedelta(days=1))) == 0
-    assert len(responses_frame(SLUG, since=dt.date.today())) == 2
-    assert len(responses_frame("no-such-survey")) == 0
+    scope = counts.scope_of(SLUG)
+    rows = counts.rows(scope, counts.FACT_NAMES)
+    found = {(f, v): n for f, v, n in rows[["fact", "value", "n"]].itertuples(index=False)}
+    assert found[("all", "")] == 2
+    assert found[("language", "tr")] == 1 and found[("link", "4")] == 1
+    assert found[("age_sex", f"25-34{counts.SEP}female")] == 2
+    assert found[("skills", "law")] == found[("skills", "it")] == 1
+    assert found[("scripts", "latin")] == 1
+    assert found[("education", "master")] == 2
+    assert found[("years", "10-19")] == 2  # 12 years in the country
+    assert found[("association_member", "no")] == 2
+    assert found[("citizenship_category", "residence")] == 2
+    ru = counts.rows(counts.scope_of(SLUG, country="RU"), ["all"])
+    assert ru["n"].tolist() == [1]
+    assert counts.rows(counts.scope_of(SLUG, version=2), ["all"]).empty
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    assert counts.rows(counts.scope_of(SLUG, until=yesterday), ["all"]).empty
+    assert counts.rows(counts.scope_of(SLUG, since=dt.date.today()), ["all"])["n"].sum() == 2
+    assert counts.rows(counts.scope_of("no-such-survey"), ["all"]).empty
 
 
 def test_generate_synthetic_follows_the_questionnaire(runner, db):
@@ -446,9 +446,9 @@ def test_generate_synthetic_follows_the_questionnaire(runner, db):
                 values = value if isinstance(value, list) else [value]
                 assert set(values) <= choices[name], (name, value)
         assert response.country == response.answers["residence"]["country"]
-    df = responses_frame(SLUG)
-    assert len(df) == 400
-    assert df["country"].notna().all()
+    assert not db.session.scalar(
+        select(func.count()).select_from(Response).where(Response.country.is_(None))
+    )
     again = runner.invoke(args=["atlas", "generate-synthetic", "10", "--survey", "nope"])
     assert again.exit_code != 0
 

@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import pandas as pd
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -92,17 +91,3 @@ def _date(raw: str | None, what: str, errors: list[str]) -> dt.date | None:
         errors.append(_("%(what)s is not a date (use YYYY-MM-DD).", what=what))
         return None
     return value
-
-
-def filtered(df: pd.DataFrame, filters: Filters) -> pd.DataFrame:
-    """Return the rows of a survey's frame that pass the filters."""
-    keep = pd.Series(True, index=df.index)
-    if filters.version is not None:
-        keep &= (df["version"] == filters.version).fillna(False)
-    if filters.since is not None:
-        keep &= df["submitted_at"] >= pd.Timestamp(filters.since, tz="UTC")
-    if filters.until is not None:
-        keep &= df["submitted_at"] < pd.Timestamp(filters.until + dt.timedelta(days=1), tz="UTC")
-    if filters.country is not None:
-        keep &= (df["country"].astype(object) == filters.country).fillna(False)
-    return df[keep] if not keep.all() else df

@@ -20,13 +20,15 @@ from babel.support import Translations
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import ROOT, questionnaires
-from app.analyst.frames import responses_frame
+from app import ROOT, counts, questionnaires
 from app.extensions import db
 from app.i18n import catalog_name
 from app.jobs import job
 from app.models import Response, Survey, SurveyVersion
 from app.privacy import published_policy
+from geo import aggregate
+from geo.aggregate import MapData
+from geo.disclosure import Policy, Tally
 
 
 def maps_dir() -> Path:
@@ -140,13 +142,13 @@ def build_published_maps(
     from geo.maps import build_maps
 
     fingerprint = data_fingerprint(survey)
-    df = responses_frame(survey)
+    data = map_data(survey, published_policy())
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".maps-", dir=out_dir.parent))
     try:
         manifest = build_maps(
-            df,
+            data,
             staging,
             list(languages),
             translate_for,
@@ -167,6 +169,34 @@ def build_published_maps(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+#: Several-answer roles drawn on the maps, one layer per item.
+MAP_ROLES = ("needs", "contribution")
+
+
+def map_data(survey: str | None, policy: Policy) -> MapData:
+    """Aggregate what every published map shows from the kept counts (:mod:`app.counts`): one
+    sum over them, however many responses there are."""
+    rows = counts.rows(
+        counts.scope_of(survey),
+        ["all", "citizenship_category", "place", *MAP_ROLES],
+        by=("country", "value"),
+    )
+    rows = rows[rows["country"].notna()]
+    naming = {
+        role: Tally.from_rows(rows[rows["fact"] == role], ["country", "value"])
+        for role in MAP_ROLES
+    }
+    leaves = counts.pairs(rows, "place", "region", "city")
+    leaves = leaves.replace({"region": {"": None}, "city": {"": None}})
+    return aggregate.map_data(
+        counts.tally_of(rows, "all", ("country",)),
+        Tally.from_rows(rows[rows["fact"] == "citizenship_category"], ["country", "value"]),
+        naming,
+        leaves,
+        policy,
+    )
 
 
 @job("build-maps")
