@@ -8,11 +8,12 @@ disputed areas.
 from __future__ import annotations
 
 import functools
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
@@ -31,13 +32,48 @@ CELL_SIZE = 10.0
 _COLUMNS_OF_CELLS = int(360 / CELL_SIZE)
 _ROWS_OF_CELLS = int(180 / CELL_SIZE)
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """The bundled countries as plain arrays: what point lookups need, without geopandas.
+
+    geopandas (and its import, some 20 MB a process) is only loaded by :func:`load_countries`,
+    for the map builds and the GeoJSON/GeoPackage exports; the site's workers never need it.
+    """
+
+    iso_a2: npt.NDArray[np.object_]
+    properties: tuple[dict, ...]
+    geometry: npt.NDArray[np.object_]
+
+
+@functools.cache
+def _layer() -> _Layer:
+    """Read the bundled country layer once (GeoJSON with shapely: no geopandas)."""
+    features = json.loads(COUNTRIES_FILE.read_text(encoding="utf-8"))["features"]
+    properties = tuple(
+        {**f["properties"], "iso_n3": str(f["properties"]["iso_n3"]).zfill(3)} for f in features
+    )
+    geometry = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+    return _Layer(
+        iso_a2=np.array([p["iso_a2"] for p in properties], dtype=object),
+        properties=properties,
+        geometry=np.asarray(geometry, dtype=object),
+    )
+
 
 @functools.cache
 def _countries() -> gpd.GeoDataFrame:
-    """Read the bundled country layer once."""
-    frame = gpd.read_file(COUNTRIES_FILE, engine="pyogrio")
-    frame = frame.set_crs("EPSG:4326", allow_override=True)
-    frame["iso_n3"] = frame["iso_n3"].astype(str).str.zfill(3)
+    import geopandas as gpd
+
+    layer = _layer()
+    frame = gpd.GeoDataFrame(
+        [{name: p[name] for name in COLUMNS[:-1]} for p in layer.properties],
+        geometry=list(layer.geometry),
+        crs="EPSG:4326",
+    )
     return frame[COLUMNS]
 
 
@@ -45,6 +81,19 @@ def load_countries() -> gpd.GeoDataFrame:
     """Return the world country layer (iso_a2, iso_a3, iso_n3, name, geometry; EPSG:4326)."""
     # A copy, so that a caller who adds a column does not change what everyone else gets.
     return _countries().copy()
+
+
+def country_geometry(iso2: str) -> shapely.Geometry | None:
+    """Return one country's polygon from the bundled layer, or None."""
+    layer = _layer()
+    found = np.flatnonzero(layer.iso_a2 == iso2.upper())
+    return layer.geometry[found[0]] if len(found) else None
+
+
+def country_geometries() -> list[tuple[str, shapely.Geometry]]:
+    """Return every country's (ISO 3166-1 alpha-2 code, polygon), in the layer's order."""
+    layer = _layer()
+    return list(zip(layer.iso_a2.tolist(), layer.geometry.tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -96,11 +145,11 @@ def _cells_covering(bounds: tuple[float, float, float, float]) -> list[int]:
 @functools.cache
 def _index() -> _CountryIndex:
     """Cut the countries into grid tiles and prepare them, once."""
-    countries = _countries()
+    layer = _layer()
     tiles_by_cell: dict[int, list[_Tile]] = {}
     pieces: list[shapely.Geometry] = []
     owners: list[int] = []
-    for country, geometry in enumerate(countries.geometry):
+    for country, geometry in enumerate(layer.geometry):
         for part in shapely.get_parts(geometry):
             cells = _cells_covering(part.bounds)
             clipped = (
@@ -116,7 +165,7 @@ def _index() -> _CountryIndex:
                 pieces.append(piece)
                 owners.append(country)
     return _CountryIndex(
-        codes=countries["iso_a2"].to_numpy(dtype=object),
+        codes=layer.iso_a2,
         tiles_by_cell=tiles_by_cell,
         tree=shapely.STRtree(pieces),
         tree_countries=np.array(owners, dtype=np.intp),
@@ -184,8 +233,7 @@ def check_country(iso2_chosen: str, lat: float | None, lon: float | None) -> boo
     found = assign_countries([lat], [lon])[0]
     if found is None or found == iso2_chosen.upper():
         return True
-    countries = _countries()
-    chosen = countries.geometry[countries["iso_a2"] == iso2_chosen.upper()]
-    if chosen.empty:
+    chosen = country_geometry(iso2_chosen)
+    if chosen is None:
         return False
-    return bool(shapely.dwithin(chosen.iloc[0], shapely.Point(lon, lat), BORDER_TOLERANCE))
+    return bool(shapely.dwithin(chosen, shapely.Point(lon, lat), BORDER_TOLERANCE))

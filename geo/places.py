@@ -16,6 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import icu
 import numpy as np
@@ -356,3 +357,21 @@ def place_point(
     if region:
         return region_point(region)
     return None
+
+
+def unit_points(units: Any) -> list[tuple[float, float] | None]:
+    """Return where each published unit (:func:`geo.disclosure.roll_up`) is drawn: its
+    gazetteer point (None: not drawn).
+
+    Cities sit at their GeoNames point, regions and "elsewhere in a region" at the region's
+    fixed point; country-level units are not drawn. Nothing depends on where respondents are.
+    """
+    points: list[tuple[float, float] | None] = []
+    for unit in units.itertuples(index=False):
+        if unit.level == "country":
+            points.append(None)
+        elif unit.level == "city":
+            points.append(place_point(unit.country, unit.region, unit.city))
+        else:
+            points.append(place_point(unit.country, unit.region))
+    return points

@@ -362,13 +362,12 @@ def percent_text(x: float, num: Numbers) -> str:
 @cache
 def country_outline(iso2: str) -> list[list[tuple[float, float]]]:
     """Return a country's simplified outline as rings of (lon, lat), largest parts only."""
-    from geo.boundaries import load_countries
+    from geo.boundaries import country_geometry
 
-    countries = load_countries()
-    match = countries[countries["iso_a2"] == iso2]
-    if match.empty:
+    found = country_geometry(iso2)
+    if found is None:
         return []
-    geom = match.geometry.iloc[0].simplify(0.05, preserve_topology=True)
+    geom = found.simplify(0.05, preserve_topology=True)
     polygons = list(getattr(geom, "geoms", [geom]))
     if not polygons:
         return []
@@ -385,12 +384,12 @@ def world_paths() -> tuple[tuple[str, str], ...]:
     """Return every country's outline as SVG path data for the world sketch (built once)."""
     import shapely
 
-    from geo.boundaries import load_countries
+    from geo.boundaries import country_geometries
 
-    countries = load_countries()
-    simple = shapely.simplify(countries.geometry.to_numpy(), 0.4, preserve_topology=True)
+    codes, shapes = zip(*country_geometries(), strict=True)
+    simple = shapely.simplify(list(shapes), 0.4, preserve_topology=True)
     rings: list[tuple[str, list[list[tuple[float, float]]]]] = []
-    for code, geom in zip(countries["iso_a2"], simple, strict=True):
+    for code, geom in zip(codes, simple, strict=True):
         if not isinstance(code, str) or geom is None or geom.is_empty:
             continue
         polygons = [p for p in getattr(geom, "geoms", [geom]) if p.geom_type == "Polygon"]

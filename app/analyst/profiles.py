@@ -234,7 +234,7 @@ def _add_places(
         )
         profile.sketch = charts.country_sketch(outline, [], profile.name)
         return
-    from geo.maps import unit_points
+    from geo.places import unit_points
 
     levels = ["country", "region", "city"] if typed_places else ["country", "region"]
     leaves = leaves.replace({"region": {"": None}, "city": {"": None}})

@@ -45,8 +45,9 @@ from geo.maps.builders import (
     shares_map,
     world_choropleth,
 )
-from geo.maps.geometry import WorldGeometry, prepare_world, unit_points
+from geo.maps.geometry import WorldGeometry, prepare_world
 from geo.maps.text import Style, escape_label
+from geo.places import unit_points
 
 __all__ = [
     "ASSETS_DIR",

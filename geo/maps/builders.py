@@ -21,7 +21,7 @@ from geo.maps.elements import (
     PlaceCircles,
     base_map,
 )
-from geo.maps.geometry import WorldGeometry, unit_points
+from geo.maps.geometry import WorldGeometry
 from geo.maps.text import (
     L_BELOW,
     L_CIRCLE_NOTE,
@@ -56,7 +56,7 @@ from geo.maps.text import (
     _t,
     escape_label,
 )
-from geo.places import region_label
+from geo.places import region_label, unit_points
 
 SHARE_BREAKS = (0.1, 0.2, 0.3, 0.4, 0.6)
 COVERAGE_BREAKS = (0.001, 0.005, 0.01, 0.05, 0.1)

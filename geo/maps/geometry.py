@@ -10,7 +10,6 @@ import pandas as pd
 import shapely
 
 from geo.maps.text import script_json
-from geo.places import place_point
 
 
 @dataclass(frozen=True)
@@ -101,20 +100,3 @@ def _ring(ring: Any, decimals: int) -> list:
     keep = np.ones(len(xy), dtype=bool)
     keep[1:] = np.any(xy[1:] != xy[:-1], axis=1)  # drop points that rounding made equal
     return xy[keep].tolist()
-
-
-def unit_points(units: pd.DataFrame) -> list[tuple[float, float] | None]:
-    """Return where each published unit is drawn: its gazetteer point (None: not drawn).
-
-    Cities sit at their GeoNames point, regions and "elsewhere in a region" at the region's
-    fixed point; country-level units are not drawn. Nothing depends on where respondents are.
-    """
-    points: list[tuple[float, float] | None] = []
-    for unit in units.itertuples(index=False):
-        if unit.level == "country":
-            points.append(None)
-        elif unit.level == "city":
-            points.append(place_point(unit.country, unit.region, unit.city))
-        else:
-            points.append(place_point(unit.country, unit.region))
-    return points
