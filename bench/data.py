@@ -31,6 +31,8 @@ COLUMNS = (
 )  # fmt: skip
 BAND_AGE = {"16-24": 20, "25-34": 30, "35-44": 40, "45-54": 50, "55-64": 60, "65+": 70}
 CHUNK = 20_000
+#: Synthetic responses are spread over this many days before now.
+DAYS = 180
 
 
 def _value(x: Any) -> Any:
@@ -41,14 +43,17 @@ def _value(x: Any) -> Any:
 
 def response_rows(n: int, seed: int, version_id: int) -> Iterator[tuple]:
     """Yield ``n`` response rows (tuples in :data:`COLUMNS` order) from synthetic data."""
-    now = dt.datetime.now(dt.UTC).isoformat()
+    start_of_today = dt.datetime.now(dt.UTC)
     rng = np.random.default_rng(seed)
     for start in range(0, n, CHUNK):
         size = min(CHUNK, n - start)
         df = generate(size, seed=seed * 1000 + start // CHUNK)
         records = df.astype(object).where(df.notna(), None).to_dict("records")
         salts = rng.integers(0, 2**63, size)
-        for record, salt in zip(records, salts, strict=True):
+        # Spread over half a year, as a survey's responses are (the counts are kept per day).
+        offsets = rng.uniform(0, DAYS * 86400, size)
+        for record, salt, offset in zip(records, salts, offsets, strict=True):
+            now = (start_of_today - dt.timedelta(seconds=float(offset))).isoformat()
             lat, lon = _value(record["lat"]), _value(record["lon"])
             country = record["country"]
             answers = {
@@ -163,6 +168,41 @@ def create_drafts(url: str, n: int, answers: dict[str, Any]) -> list[str]:
                 copy.write_row(row)
         conn.commit()
     return tokens
+
+
+def load_drafts(url: str, n: int, seed: int) -> None:
+    """Add ``n`` drafts as respondents leave them: most submitted, the rest stopped on a page."""
+    if n <= 0:
+        return
+    vid = version_id(url)
+    rng = np.random.default_rng(seed)
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    for submitted, page, offset in zip(
+        rng.random(n) < 0.8, rng.integers(0, 9, n), rng.uniform(0, DAYS * 86400, n), strict=True
+    ):
+        moment = (now - dt.timedelta(seconds=float(offset))).isoformat()
+        rows.append(
+            (uuid.uuid4().hex, vid, str(uuid.uuid4()), "kk", "{}", "{}", "1", "kk", moment,
+             int(page), moment, moment, moment if submitted else None, int(rng.integers(0, 256)))
+        )  # fmt: skip
+    columns = (
+        "token_hash, version_id, submission_id, language, answers, pending, consent_version, "
+        "consent_language, consented_at, furthest_page, created_at, updated_at, submitted_at, "
+        "record_key"
+    )
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=60) as conn:
+            conn.executemany(
+                f"INSERT INTO draft ({columns}) VALUES ({', '.join('?' * 14)})",  # noqa: S608
+                rows,
+            )
+        return
+    with psycopg.connect(pg_dsn(url)) as conn, conn.cursor() as cur:
+        with cur.copy(f"COPY draft ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
 
 
 def checked_answers(url: str, raw: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ BENCHMARKS: dict[str, str] = {
     "geo": "bench.geo",
     "export": "bench.export_csv",
     "disclosure": "bench.disclosure_cost",
+    "workspace": "bench.workspace",
 }
 OUT = ROOT / "bench" / "out"
 REPORT = ROOT / "BENCHMARKS.md"
@@ -87,10 +88,33 @@ def config_from_env() -> dict[str, Any]:
     }
 
 
+def _kept_sections(text: str, fresh: set[str]) -> dict[str, str]:
+    """Return the report's sections (by output file) that no fresh bench/out/*.json replaces.
+
+    bench/out/ is not committed, so a run of one benchmark in a new checkout keeps the tables
+    the other benchmarks wrote earlier.
+    """
+    _, _, rest = text.partition(TABLE_START)
+    table, _, _ = rest.partition(TABLE_END)
+    kept: dict[str, str] = {}
+    for section in table.split("\n### ")[1:]:
+        name = section.split("`bench/out/", 1)[-1].split("`", 1)[0]
+        if name not in fresh:
+            kept[name] = "### " + section.rstrip() + "\n"
+    return kept
+
+
 def write_report() -> None:
     """Regenerate the results table in BENCHMARKS.md from every bench/out/*.json."""
+    text = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n\n" + TABLE_START + TABLE_END
+    outputs = sorted(OUT.glob("*.json"))
+    kept = _kept_sections(text, {path.name for path in outputs})
     lines = [TABLE_START, ""]
-    for path in sorted(OUT.glob("*.json")):
+    for name in sorted({*kept, *(path.name for path in outputs)}):
+        if name in kept:
+            lines += [kept[name]]
+            continue
+        path = OUT / name
         data = json.loads(path.read_text())
         m = data["machine"]
         packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items())
@@ -123,7 +147,6 @@ def write_report() -> None:
         lines.append("")
     lines.append(TABLE_END)
     table = "\n".join(lines)
-    text = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n\n" + TABLE_START + TABLE_END
     head, _, rest = text.partition(TABLE_START)
     _, _, tail = rest.partition(TABLE_END)
     REPORT.write_text(head + table + tail)
