@@ -40,7 +40,10 @@ keepalive = 5
 max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
 max_requests_jitter = max_requests // 10
 #: Each worker builds its own app: SQLAlchemy connection pools must not cross a fork.
-preload_app = False
+# The master builds the app and loads the shared data (app/preload.py) before forking, so the
+# workers share one copy and none pays the loading on its first request. GUNICORN_PRELOAD=false
+# turns it off (each worker then imports the app itself, as with `--reload`).
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").strip().lower() not in ("0", "false", "no")
 #: Behind a reverse proxy on the same host, trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
@@ -61,3 +64,21 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's hook signatur
         )
     else:
         worker.log.info("worker %s: rate limits kept in Redis", worker.pid)
+
+
+def when_ready(server) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    """With preload_app, fill the caches every worker shares, before the first fork."""
+    if not server.cfg.preload_app:
+        return
+    from app.preload import warm
+
+    seconds = warm(server.app.wsgi())
+    server.log.info("shared data loaded before forking the workers in %.1f s", seconds)
+
+
+def post_fork(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    """Give each forked worker its own database connections."""
+    if server.cfg.preload_app:
+        from app.preload import after_fork
+
+        after_fork(server.app.wsgi())

@@ -184,6 +184,22 @@ class Gunicorn:
                     peak = max(peak, int(match.group(1)))
         return peak
 
+    def worker_memory_mib(self) -> dict[str, int]:
+        """Return the largest worker's peak resident size (VmHWM, shared pages counted in full),
+        and the largest proportional (Pss: shared pages divided among the processes sharing
+        them) and private (Private_Clean + Private_Dirty) sizes now, in MiB."""
+        peak = pss = private = 0
+        for pid in self.worker_pids():
+            with contextlib.suppress(OSError):
+                status = Path(f"/proc/{pid}/status").read_text()
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                fields = dict(re.findall(r"^(\w+):\s+(\d+) kB", status + rollup, re.MULTILINE))
+                peak = max(peak, int(fields.get("VmHWM", 0)))
+                pss = max(pss, int(fields.get("Pss", 0)))
+                own = int(fields.get("Private_Clean", 0)) + int(fields.get("Private_Dirty", 0))
+                private = max(private, own)
+        return {"peak": peak // 1024, "proportional": pss // 1024, "private": private // 1024}
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 

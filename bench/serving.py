@@ -13,10 +13,14 @@ stay within 0.9x of that with 10k.
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import os
 import queue
 import sqlite3
+import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -28,12 +32,14 @@ import psycopg
 
 from bench.data import checked_answers, create_drafts, load_responses
 from bench.server import (
+    ROOT,
     SLUG,
     SUBMIT_PATH,
     Client,
     Gunicorn,
     HtmlRespondent,
     api_body,
+    free_port,
     pg_dsn,
     throwaway_database,
 )
@@ -166,6 +172,71 @@ class Operations:
             raise RuntimeError(f"page {status}")
 
 
+def one_at_a_time(base: str, path: str = "/healthz", n: int = 400) -> dict[str, float]:
+    """Median milliseconds of ``n`` sequential GETs: a new connection each (as ``ab`` without
+    ``-k`` measures, and as most phones arrive), and on one kept-alive connection."""
+    host, port = base.removeprefix("http://").split(":")
+    fresh, kept = [], []
+    for _ in range(n):
+        start = time.perf_counter()
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("GET", path)
+        conn.getresponse().read()
+        conn.close()
+        fresh.append(time.perf_counter() - start)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    for _ in range(n):
+        start = time.perf_counter()
+        conn.request("GET", path)
+        conn.getresponse().read()
+        kept.append(time.perf_counter() - start)
+    conn.close()
+    skip = n // 10  # the first requests warm the connection pool and caches
+    return {
+        "new_connection_ms": statistics.median(fresh[skip:]) * 1000,
+        "keep_alive_ms": statistics.median(kept[skip:]) * 1000,
+    }
+
+
+def hello_latency() -> dict[str, float]:
+    """Time the standard library's hello server (bench/hello.py), the bare endpoint's baseline."""
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+        [sys.executable, "-m", "bench.hello", str(port)], cwd=ROOT
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return one_at_a_time(base)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def latency_rows(engine: str, stored: int, app: dict[str, float], hello: dict[str, float]):
+    """Rows comparing the bare endpoint, one request at a time, with the hello server."""
+    return [
+        {
+            "benchmark": f"healthz one at a time, {what.replace('_ms', '').replace('_', ' ')}",
+            "engine": engine,
+            "rows": stored,
+            "value": round(app[what], 2),
+            "unit": "ms",
+            "baseline": "bench/hello.py, the standard library's HTTP server",
+            "baseline_value": round(hello[what], 2),
+            "ratio": round(hello[what] / app[what], 3),
+            "target": 0.5,
+            "ok": hello[what] / app[what] >= 0.5,
+        }
+        for what in ("new_connection_ms", "keep_alive_ms")
+    ]
+
+
 def measure_size(
     engine: str, url: str, stored: int, clients: int, seconds: float, rounds: int
 ) -> list[dict[str, Any]]:
@@ -196,6 +267,7 @@ def measure_size(
                 m.rows_ok = rows_added == ops.acknowledged - acknowledged_before  # type: ignore[attr-defined]
                 if name not in best or m.rate > best[name].rate:
                     best[name] = m
+        latency = one_at_a_time(server.base)
         peak_kib = server.worker_peak_rss_kib()
         workers, threads = server.workers, server.threads
     bare = best["healthz"]
@@ -232,7 +304,7 @@ def measure_size(
                 "load_average_1m": round(os.getloadavg()[0], 2),
             }
         )
-    return rows
+    return rows + latency_rows(engine, stored, latency, hello_latency())
 
 
 def _default_workers() -> int:

@@ -29,7 +29,6 @@ def test_workers_default_to_twice_the_cores_plus_one_capped(monkeypatch):
     assert conf.default_workers(64) == 12
     assert conf.threads == 4 and conf.worker_class == "gthread"
     assert conf.bind == "127.0.0.1:8000"
-    assert conf.preload_app is False
 
 
 def test_environment_sets_workers_threads_and_address(monkeypatch):
@@ -64,17 +63,23 @@ def test_each_worker_says_where_it_counts_rate_limits(monkeypatch, app, caplog):
 
 @pytest.mark.slow
 def test_gunicorn_serves_health_and_submissions(app, database_url):
-    with Gunicorn(database_url, workers=1, threads=2, redis=False) as server:
+    # Two workers forked from a master that loaded the app and its shared data: each must open
+    # its own database connections, or submissions through the second one would fail.
+    with Gunicorn(database_url, workers=2, threads=2, redis=False) as server:
+        for _ in range(6):
+            fresh = Client(server.base)  # a new connection: the workers take turns
+            status, _, body = fresh.post_json(SUBMIT_PATH, api_body())
+            assert status == 201, body
+            fresh.close()
         client = Client(server.base)
         status, _, body = client.get("/healthz")
         assert status == 200 and json.loads(body)["status"] == "ok"
-        status, _, body = client.post_json(SUBMIT_PATH, api_body())
-        assert status == 201, body
         status, _, body = client.get("/api/v1/openapi.json")
         assert status == 200 and json.loads(body)["openapi"].startswith("3.1")
         client.close()
         log = server.log()
     assert "rate limits kept in this process's memory" in log
+    assert "shared data loaded before forking the workers" in log
 
 
 def test_pages_are_compressed_for_clients_that_accept_it(client):

@@ -39,7 +39,6 @@ from app.data.exports.query import (
 )
 from app.privacy import published_policy
 from forms import names
-from geo.layers import country_layer, layer_codebook, region_table
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -204,6 +203,8 @@ def _layers(
     request: ExportRequest, progress: Progress | None
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int]:
     """Return the country layer, the region table and k, from the published counts only."""
+    from geo.layers import country_layer, region_table  # geopandas: only when a layer is asked
+
     policy = published_policy()
     world, units = place_units(request, policy, progress)
     countries = names.country_names(request.lang)
@@ -222,6 +223,8 @@ def write_geojson(request: ExportRequest, out: Target, progress: Progress | None
         collection["features"].append(
             {"type": "Feature", "geometry": None, "properties": {**record, "level": "region"}}
         )
+    from geo.layers import layer_codebook
+
     collection["codebook"] = layer_codebook(k, _)
     collection["k"] = k
     body = json.dumps(collection, ensure_ascii=False, separators=(",", ":")).encode()
@@ -252,6 +255,8 @@ def write_gpkg(request: ExportRequest, out: Target, progress: Progress | None = 
         path.unlink()
     layer.to_file(path, layer="countries", driver="GPKG", engine="pyogrio")
     pyogrio.write_dataframe(regions, path, layer="regions", driver="GPKG")
+    from geo.layers import layer_codebook
+
     codebook = pd.DataFrame(layer_codebook(k, _))
     pyogrio.write_dataframe(codebook, path, layer="codebook", driver="GPKG")
     return Written(int(layer["n"].sum()), "respondents counted")
