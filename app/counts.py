@@ -11,7 +11,12 @@ fact, value) in ``response_count`` holds how many responses (``n``), the sum of 
 it (retention), so they always equal a count of the responses; ``flask atlas recount`` checks
 that, and rebuilds them when they do not (after a restore from an old backup, say).
 
-A page then asks for a few sums over this small table (:func:`tallies`): its size grows with
+Questionnaires started in the browser (drafts) are counted the same way, under the fact
+:data:`DRAFT_FACT` (by the day they were started and the furthest page reached, or
+``submitted``; with no country), kept up to date where a draft is opened, moves on a page, is
+submitted or is deleted (:mod:`app.survey.services`, withdrawal, retention).
+
+A page then asks for a few sums over this small table (:func:`rows`): its size grows with
 days x countries x answers, not with respondents.
 """
 
@@ -31,7 +36,7 @@ from sqlalchemy import delete, func, select, text, tuple_
 
 from app import questionnaires
 from app.extensions import db
-from app.models import Response, ResponseCount, SurveyVersion
+from app.models import Draft, Response, ResponseCount, SurveyVersion
 from forms.schema import Questionnaire
 from geo.disclosure import Tally
 
@@ -50,6 +55,11 @@ MULTI_ROLES = ("skills", "languages", "needs", "contribution")
 YEARS_QUESTION = "years_in_country"
 SCALAR_QUESTIONS = ("association_member",)
 MULTI_QUESTIONS = ("scripts",)
+
+#: The day of the rows that hold every day's counts together: each response and draft is counted
+#: under its own day and under this one, so a page without a date range sums a few thousand
+#: rows (facts x countries x answers) rather than one per day as well.
+ALL_DAYS = dt.date(1, 1, 1)
 
 #: Values of a response's columns and answers, before they become facts.
 Answers = Mapping[str, Any]
@@ -167,8 +177,12 @@ def facts_of(questionnaire: Questionnaire, response: Any) -> list[tuple[str, str
 
 
 def _keys(questionnaire: Questionnaire, response: Any) -> list[tuple[Any, ...]]:
-    base = (response.version_id, _day(response.submitted_at), response.country or "")
-    return [(*base, fact, value) for fact, value in facts_of(questionnaire, response)]
+    version, day, country = response.version_id, _day(response.submitted_at), response.country
+    return [
+        (version, when, country or "", fact, value)
+        for fact, value in facts_of(questionnaire, response)
+        for when in (day, ALL_DAYS)
+    ]
 
 
 #: (version id, day, country, fact, value) -> [n, key_sum, sources].
@@ -188,6 +202,73 @@ def totals_of(
             entry[1] += int(response.record_key)
             entry[2] += independent
     return totals
+
+
+#: The fact drafts are counted under: value ``page:N`` (furthest page, from 0) or ``submitted``.
+DRAFT_FACT = "draft_step"
+#: The value of a submitted draft.
+SUBMITTED = "submitted"
+
+
+def draft_step(furthest_page: int | None, submitted: bool) -> str:
+    """Return the value a draft counts under: how far it got."""
+    return SUBMITTED if submitted else f"page:{max(int(furthest_page or 0), 0)}"
+
+
+def draft_totals(drafts: Iterable[Any], into: Totals | None = None) -> Totals:
+    """Add up what drafts (rows or objects with version_id, created_at, furthest_page,
+    submitted_at and record_key) contribute. Each counts as independent: drafts keep no
+    address information."""
+    totals: Totals = {} if into is None else into
+    for draft in drafts:
+        step = draft_step(draft.furthest_page, draft.submitted_at is not None)
+        for day in (_day(draft.created_at), ALL_DAYS):
+            entry = totals.setdefault((draft.version_id, day, "", DRAFT_FACT, step), [0, 0, 0])
+            entry[0] += 1
+            entry[1] += int(draft.record_key or 0)
+            entry[2] += 1
+    return totals
+
+
+def move_draft(draft: Draft, before: tuple[int | None, bool]) -> None:
+    """Move a draft's count from where it was (``(furthest_page, submitted)`` before the change)
+    to where it is now, in the current transaction."""
+    now = (draft.furthest_page, draft.submitted_at is not None)
+    if draft_step(*before) == draft_step(*now):
+        return
+    key = int(draft.record_key or 0)
+    for step, sign in ((draft_step(*before), -1), (draft_step(*now), 1)):
+        apply(
+            {
+                (draft.version_id, d, "", DRAFT_FACT, step): [1, key, 1]
+                for d in (_day(draft.created_at), ALL_DAYS)
+            },
+            sign,
+        )
+
+
+#: The columns of a draft its count reads.
+_DRAFT_COUNTED = (
+    Draft.id,
+    Draft.version_id,
+    Draft.created_at,
+    Draft.furthest_page,
+    Draft.submitted_at,
+    Draft.record_key,
+)
+
+
+def remove_drafts(where: Any) -> int:
+    """Delete the drafts a condition selects and take them from the counts, in the current
+    transaction; return how many were deleted."""
+    deleted = 0
+    while True:
+        batch = db.session.execute(select(*_DRAFT_COUNTED).where(where).limit(5000)).all()
+        if not batch:
+            return deleted
+        apply(draft_totals(batch), -1)
+        db.session.execute(delete(Draft).where(Draft.id.in_([row.id for row in batch])))
+        deleted += len(batch)
 
 
 # -- keeping the counts -----------------------------------------------------------------------
@@ -301,10 +382,14 @@ def rows(scope: Scope, facts: Sequence[str], by: Sequence[str] = ("value",)) -> 
     )
     if scope.country:
         query = query.where(ResponseCount.country == scope.country)
-    if scope.since:
-        query = query.where(ResponseCount.day >= scope.since)
-    if scope.until:
-        query = query.where(ResponseCount.day <= scope.until)
+    if scope.since or scope.until or "day" in by:
+        query = query.where(ResponseCount.day > ALL_DAYS)
+        if scope.since:
+            query = query.where(ResponseCount.day >= scope.since)
+        if scope.until:
+            query = query.where(ResponseCount.day <= scope.until)
+    else:
+        query = query.where(ResponseCount.day == ALL_DAYS)
     found = db.session.execute(query).all()
     out = pd.DataFrame(found, columns=["fact", *by, "n", "key", "sources"])
     out = out.astype({"n": "int64", "key": "int64", "sources": "int64"})
@@ -374,6 +459,15 @@ def full_count() -> dict[tuple[Any, ...], tuple[int, int, int]]:
                 break
             totals_of(questionnaire, batch, totals)
             last = batch[-1].id
+    last = 0
+    while True:
+        batch = db.session.execute(
+            select(*_DRAFT_COUNTED).where(Draft.id > last).order_by(Draft.id).limit(20000)
+        ).all()
+        if not batch:
+            break
+        draft_totals(batch, totals)
+        last = batch[-1].id
     return {key: (n, k, src) for key, (n, k, src) in totals.items()}
 
 
@@ -406,12 +500,18 @@ def rebuild() -> int:
 
 
 def totals_agree() -> bool:
-    """Tell, cheaply, whether the kept counts hold every stored response (and no other)."""
-    kept = db.session.scalar(
-        select(func.coalesce(func.sum(ResponseCount.n), 0)).where(ResponseCount.fact == "all")
-    )
-    stored = db.session.scalar(select(func.count()).select_from(Response))
-    return int(kept) == int(stored)
+    """Tell, cheaply, whether the kept counts hold every stored response and draft (and no
+    other)."""
+    for fact, table in (("all", Response), (DRAFT_FACT, Draft)):
+        kept = db.session.scalar(
+            select(func.coalesce(func.sum(ResponseCount.n), 0)).where(
+                ResponseCount.fact == fact, ResponseCount.day == ALL_DAYS
+            )
+        )
+        stored = db.session.scalar(select(func.count()).select_from(table))
+        if int(kept) != int(stored):
+            return False
+    return True
 
 
 @click.command("recount")

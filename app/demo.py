@@ -31,7 +31,7 @@ from app.analyst.profiles import PROPOSALS_QUESTION
 from app.extensions import db
 from app.links.models import DistributionLink
 from app.main.security import sha256
-from app.models import Draft, Response, utcnow
+from app.models import Draft, Response, new_record_key, utcnow
 from app.questionnaires import canonical_json
 from app.responses import role_columns
 from forms.schema import Questionnaire
@@ -260,6 +260,7 @@ def insert_synthetic(
         db.session.execute(insert(Response), responses)
         db.session.execute(insert(Draft), drafts)
         counts.apply(counts.totals_of(questionnaire, [SimpleNamespace(**r) for r in responses]))
+        counts.apply(counts.draft_totals([SimpleNamespace(**d) for d in drafts]))
         db.session.commit()
         inserted += len(responses)
         if progress:
@@ -284,6 +285,7 @@ def _draft(
         "answers": {},
         "pending": {},
         "furthest_page": page,
+        "record_key": new_record_key(),
         "consent_version": questionnaire.consent.version,
         "consent_language": language,
         "consented_at": moment - dt.timedelta(minutes=15),

@@ -227,13 +227,15 @@ class ResponseCount(db.Model):
     """
 
     __tablename__ = "response_count"
+    #: A page with no date range reads only the every-day rows (app.counts.ALL_DAYS).
+    __table_args__ = (Index("ix_response_count_day_fact", "day", "fact", "version_id"),)
 
     #: What is counted ("all", "language", "needs", "age_sex", ...: app.counts.FACTS).
     fact: Mapped[str] = mapped_column(String(32), primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"), primary_key=True)
     #: ISO 3166-1 alpha-2 country of residence, "" when not given.
     country: Mapped[str] = mapped_column(String(2), primary_key=True)
-    #: The day (UTC) the responses were submitted.
+    #: The day (UTC) the responses were submitted; ALL_DAYS for the rows of every day together.
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     #: The answer counted (a choice code, a band, "region\x1fcity"; "" for "all").
     value: Mapped[str] = mapped_column(String(420), primary_key=True)

@@ -215,6 +215,6 @@ def withdraw(code: str, source: str | None = None) -> bool:
     sources.note_withdrawal(source)
     counts.add(response, sign=-1)
     db.session.execute(delete(Response).where(Response.id == response.id))
-    db.session.execute(delete(Draft).where(Draft.submission_id == submission_id))
+    counts.remove_drafts(Draft.submission_id == submission_id)
     db.session.commit()
     return True

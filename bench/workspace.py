@@ -72,7 +72,8 @@ def _flask(url: str, *args: str, stdin: str | None = None) -> tuple[float, int, 
 
 #: The aggregates the maps need, as one would write them in SQL directly on the responses.
 SQL_SQLITE = (
-    "SELECT country, count(*), sum(record_key), sum(independent) FROM response GROUP BY country",
+    "SELECT country, count(*), sum(record_key), sum(CASE WHEN independent THEN 1 ELSE 0 END) "
+    "FROM response GROUP BY country",
     "SELECT country, citizenship, count(*) FROM response GROUP BY country, citizenship",
     "SELECT country, region, city, count(*) FROM response GROUP BY country, region, city",
     "SELECT country, j.value, count(*) FROM response, json_each(response.answers, '$.needs') j "

@@ -9,7 +9,7 @@ import pandas as pd
 from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import counts, questionnaires
 from app.accounts.models import Organisation
@@ -32,7 +32,6 @@ from app.analyst.filters import Filters
 from app.extensions import db
 from app.i18n import ENDONYMS, current_language
 from app.links.models import DistributionLink
-from app.models import Draft
 from app.privacy import analyst_policy, policy_for
 from forms.schema import Questionnaire
 from geo.disclosure import TOTAL, Suppressed, Tally, publish
@@ -241,30 +240,18 @@ def dropoff_figure(
 ) -> Figure:
     """Count started questionnaires by the furthest page reached, and those submitted."""
     title = _("Completion and drop-off per page")
-    versions = questionnaires.versions(filters.survey)
-    if filters.version is not None:
-        versions = [v for v in versions if v.number == filters.version]
-    query = select(
-        Draft.furthest_page,
-        Draft.submitted_at.is_not(None),
-        func.count(),
-        func.sum(Draft.record_key),
-    ).where(Draft.version_id.in_([v.id for v in versions]))
-    if filters.since:
-        query = query.where(Draft.created_at >= _utc(filters.since))
-    if filters.until:
-        query = query.where(Draft.created_at < _utc(filters.until + dt.timedelta(days=1)))
-    query = query.group_by(Draft.furthest_page, Draft.submitted_at.is_not(None))
+    # Drafts are counted by the day they were started, whatever the country filter says.
+    scope = counts.scope_of(filters.survey, filters.version, filters.since, filters.until)
     pages = list(questionnaire.groups) if questionnaire else []
-    keys = [f"page:{i}" for i in range(len(pages))] + ["submitted"]
+    keys = [f"page:{i}" for i in range(len(pages))] + [counts.SUBMITTED]
+    last_page = f"page:{max(len(pages) - 1, 0)}"
+    found = counts.rows(scope, [counts.DRAFT_FACT])
     rows = []
-    for page, submitted, n, key_sum in db.session.execute(query):
-        if submitted:
-            key = "submitted"
-        else:
-            key = f"page:{min(max(int(page or 0), 0), max(len(pages) - 1, 0))}"
-        # Drafts carry no address information: each counts as independent.
-        rows.append({"step": key, "n": int(n), "key": int(key_sum or 0), "sources": int(n)})
+    steps = found[["value", "n", "key", "sources"]].itertuples(index=False)
+    for step, n, key_sum, sources in steps:
+        if step not in keys:  # a page the questionnaire no longer has: its last page
+            step = last_page
+        rows.append({"step": step, "n": int(n), "key": int(key_sum), "sources": int(sources)})
     frame = pd.DataFrame(rows, columns=["step", "n", "key", "sources"])
     table = publish(Tally.from_rows(frame, ["step"], index=keys), num.policy)
     rows = []

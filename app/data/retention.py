@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 
 from app import counts
 from app.accounts.services import record
@@ -124,9 +124,7 @@ def apply_retention(
             anonymised += len(rows)
             last = rows[-1].id
             db.session.commit()
-    drafts = db.session.execute(
-        delete(Draft).where(Draft.submitted_at.is_(None), Draft.updated_at < draft_cutoff)
-    ).rowcount
+    drafts = counts.remove_drafts(Draft.submitted_at.is_(None) & (Draft.updated_at < draft_cutoff))
     db.session.commit()
     record(
         "apply_retention",

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
+from app import counts
 from app.db import begin_write
 from app.extensions import db
 from app.main.security import sha256
@@ -59,6 +60,8 @@ def start_draft(
         created_at=now,
     )
     db.session.add(draft)
+    db.session.flush()  # its record key
+    counts.apply(counts.draft_totals([draft]))
     db.session.commit()
     return draft, token
 
@@ -88,9 +91,11 @@ def save_page(
 ) -> None:
     """Store a page's answers (and what did not pass the checks) in the draft."""
     begin_write(db.session)  # a GET saving a language switch writes too
+    before = (draft.furthest_page, draft.submitted_at is not None)
     draft.answers = answers
     draft.pending = pending
     draft.furthest_page = max(draft.furthest_page or 0, page)
+    counts.move_draft(draft, before)
     if language:
         draft.language = language
     db.session.commit()
@@ -101,7 +106,9 @@ def save_page(
 
 def finish_draft(draft: Draft) -> None:
     """Mark a draft submitted and drop its copy of the answers."""
+    before = (draft.furthest_page, draft.submitted_at is not None)
     draft.submitted_at = utcnow()
+    counts.move_draft(draft, before)
     draft.answers = {}
     draft.pending = {}
     db.session.commit()
