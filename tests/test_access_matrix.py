@@ -215,20 +215,6 @@ def test_the_walk_covers_the_workspace(app, db):
     assert "accounts.login_page" not in endpoints
 
 
-def test_every_workspace_blueprint_denies_by_default(app):
-    """Each walked rule's blueprint runs access.protect's guard before any of its views.
-
-    /account is left out: its pages are per-view (``login_required`` on the password page, and
-    signing out must work for anyone); the GET and POST walks below still cover them.
-    """
-    for rule in workspace_rules(app):
-        if rule.rule.startswith("/account"):
-            continue
-        blueprint = rule.endpoint.rpartition(".")[0]
-        guards = [f.__qualname__ for f in app.before_request_funcs.get(blueprint, [])]
-        assert any(q.startswith("protect.") for q in guards), rule.rule
-
-
 def test_anonymous_visitors_see_no_workspace_page(app, world):
     client = clients(app, world)["anonymous"]
     for _rule, url, response in get_all(app, client, world):

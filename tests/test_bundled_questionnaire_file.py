@@ -1,44 +1,24 @@
-"""Self-check of the bundled questionnaire file with PyYAML alone.
+"""The bundled questionnaire, read by the project's own loader (forms.loader).
 
-Fast and independent of the application: it reads forms/questionnaires/kazakh-diaspora.yaml
-and checks what forms/FORMAT.md promises the loader will check, so a broken translation or a
-dangling reference is caught even before the loader exists or when it is not importable.
+The loader already refuses what forms/FORMAT.md lists (unknown types, a label missing in a declared
+language, dangling references, duplicate names, unknown choice lists or roles): these tests load
+the file through it and then check what only this questionnaire promises its respondents.
 """
 
 import re
 from pathlib import Path
 
 import pytest
-import yaml
+
+from forms.loader import load_path, load_text
+from forms.schema import Questionnaire
 
 QUESTIONNAIRE = (
     Path(__file__).resolve().parent.parent / "forms" / "questionnaires" / "kazakh-diaspora.yaml"
 )
-
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-SLUG = re.compile(r"^[a-z0-9-]+$")
-REFERENCE = re.compile(r"\$\{([^}]*)\}")
 #: Letters of the Kazakh Cyrillic alphabet that Russian lacks.
 KAZAKH_LETTERS = re.compile("[ӘәҒғҚқҢңӨөҰұҮүҺһІі]")
-
-TYPES = {
-    "text",
-    "long_text",
-    "integer",
-    "decimal",
-    "date",
-    "year",
-    "select_one",
-    "select_multiple",
-    "country",
-    "location",
-    "consent",
-    "note",
-    "email",
-}
-SELECT_TYPES = {"select_one", "select_multiple"}
-LOCATION_PARTS = {"country", "region", "city", "geo"}
-TRANSLATED_ROW_KEYS = ("label", "hint", "constraint_message")
+#: Roles the analyst figures and maps read.
 REQUIRED_ROLES = {
     "residence_country",
     "residence_region",
@@ -59,222 +39,93 @@ REQUIRED_ROLES = {
 }
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that rejects duplicate mapping keys instead of keeping the last one."""
-
-    def construct_mapping(self, node, deep=False):
-        """Build a mapping, failing on a key that occurs twice in the same mapping."""
-        seen = set()
-        for key_node, _value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _load(path: Path) -> dict:
-    """Parse the questionnaire file with the duplicate-key-checking safe loader."""
-    loader = UniqueKeyLoader(path.read_text(encoding="utf-8"))
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
-
-
 @pytest.fixture(scope="module")
-def form() -> dict:
-    """Return the parsed questionnaire."""
-    return _load(QUESTIONNAIRE)
+def form() -> Questionnaire:
+    return load_path(QUESTIONNAIRE)
 
 
-#: Declared languages whose texts the loader generates (forms/translit.py), never written here.
-GENERATED_LANGUAGES = {"kk-Latn"}
+def _texts(form: Questionnaire):
+    yield form.title
+    yield form.consent.text
+    for group in form.groups:
+        yield group.label
+        for question in group.questions:
+            yield question.label
+            if question.hint:
+                yield question.hint
+            if question.constraint_message:
+                yield question.constraint_message
+    for choices in form.choices.values():
+        for choice in choices:
+            yield choice.label
 
 
-@pytest.fixture(scope="module")
-def languages(form) -> list[str]:
-    """Return the declared languages written in the file (kk-Latn is derived from kk on load)."""
-    return [lang for lang in form["settings"]["languages"] if lang not in GENERATED_LANGUAGES]
-
-
-@pytest.fixture(scope="module")
-def rows_by_name(form) -> dict[str, dict]:
-    """Return the survey rows keyed by question name."""
-    return {row["name"]: row for row in form["survey"]}
-
-
-def _translated_texts(form):
-    """Yield (where, mapping) for every translated text in the file."""
-    settings = form["settings"]
-    yield "settings.title", settings["title"]
-    if "description" in settings:
-        yield "settings.description", settings["description"]
-    yield "settings.consent.text", settings["consent"]["text"]
-    for group in form["groups"]:
-        yield f"group {group['name']}", group["label"]
-    for position, row in enumerate(form["survey"], start=1):
-        for key in TRANSLATED_ROW_KEYS:
-            if key in row:
-                yield f"survey row {position} ({row.get('name')}).{key}", row[key]
-    for list_name, items in form["choices"].items():
-        for item in items:
-            yield f"choices.{list_name}.{item.get('name')}", item["label"]
-
-
-def test_top_level_sections(form):
-    assert set(form) == {"settings", "groups", "survey", "choices", "roles"}
-
-
-def test_settings(form, languages):
-    settings = form["settings"]
-    assert settings["slug"] == "kazakh-diaspora"
-    assert SLUG.match(settings["slug"])
-    assert settings["version"] == "2026.1"
-    assert settings["languages"] == [
+def test_the_file_loads_and_offers_every_language_of_the_site(form):
+    assert form.slug == "kazakh-diaspora"
+    assert form.default_language == "kk"
+    assert set(form.languages) == {
         "kk", "kk-Latn", "kk-Arab", "ru", "en", "zh-Hans", "tr", "mn", "uz-Latn"
-    ]  # fmt: skip
-    assert set(settings["unreviewed"]) <= set(languages)
-    assert settings["default_language"] == "kk"
-    assert settings["default_language"] in languages
-    assert isinstance(settings["consent"]["version"], str)
-    assert settings["consent"]["version"] == "1"
+    }  # fmt: skip
+    assert form.version_label
 
 
-def test_every_text_has_every_declared_language(form, languages):
-    problems = []
-    for where, texts in _translated_texts(form):
-        if not isinstance(texts, dict):
-            problems.append(f"{where}: not a language mapping")
-            continue
-        extra = set(texts) - set(languages)
-        if extra:
-            problems.append(f"{where}: undeclared languages {sorted(extra)}")
-        for lang in languages:
-            value = texts.get(lang)
-            if not isinstance(value, str) or not value.strip():
-                problems.append(f"{where}: no {lang} text")
-    assert not problems, "\n".join(problems)
+def test_every_text_is_written_in_every_language_it_declares(form):
+    written = {lang for lang in form.languages if lang != "kk-Latn"}  # kk-Latn comes from kk
+    for texts in _texts(form):
+        missing = written - {lang for lang, text in texts.items() if text and text.strip()}
+        assert not missing, (texts.get("en"), sorted(missing))
 
 
-def test_consent_text_has_paragraphs_in_every_language(form, languages):
-    for lang in languages:
-        paragraphs = [p for p in form["settings"]["consent"]["text"][lang].split("\n\n") if p]
-        assert len(paragraphs) >= 5, lang
+def test_a_broken_copy_is_refused_with_the_row_named():
+    text = QUESTIONNAIRE.read_text(encoding="utf-8")
+    broken = text.replace("${arrival_reason}", "${no_such_question}", 1)
+    assert broken != text
+    with pytest.raises(ValueError, match=r"survey row \d+ \(years_in_country\).*no_such_question"):
+        load_text(broken, "kazakh-diaspora.yaml")
 
 
-def test_question_names_are_unique_and_well_formed(form):
-    names = [row.get("name") for row in form["survey"]]
-    assert all(isinstance(n, str) and NAME.match(n) for n in names), names
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    assert not duplicates
+def test_consent_is_several_paragraphs_in_every_language(form):
+    for lang, text in form.consent.text.items():
+        assert text.count("\n\n") >= 1, lang
 
 
-def test_question_types_are_known(form):
-    unknown = [
-        (row["name"], row.get("type")) for row in form["survey"] if row.get("type") not in TYPES
-    ]
-    assert not unknown
+def test_age_is_bounded_and_checked(form):
+    age = form.question("age")
+    assert age.type == "integer"
+    assert (age.min, age.max) == (16, 110)
+    assert age.constraint is not None and age.constraint_message
 
 
-def test_choice_lists_are_referenced_and_exist(form):
-    lists = form["choices"]
-    used = set()
-    for row in form["survey"]:
-        if row["type"] in SELECT_TYPES:
-            assert row.get("choices") in lists, row["name"]
-            used.add(row["choices"])
-        else:
-            assert "choices" not in row, row["name"]
-    assert set(lists) == used, f"unused choice lists: {sorted(set(lists) - used)}"
+def test_every_constraint_explains_itself(form):
+    for question in form.questions():
+        if question.constraint is not None:
+            assert question.constraint_message, question.name
 
 
-def test_choice_names_are_unique_strings(form):
-    for list_name, items in form["choices"].items():
-        assert items, list_name
-        names = [item["name"] for item in items]
-        # A bare yes/no in YAML 1.1 turns into a boolean: every name must stay a string.
-        assert all(isinstance(n, str) and NAME.match(n) for n in names), (list_name, names)
-        assert len(names) == len(set(names)), list_name
-
-
-def test_groups_exist_have_questions_and_come_in_order(form):
-    group_names = [group["name"] for group in form["groups"]]
-    assert all(NAME.match(g) for g in group_names)
-    assert len(group_names) == len(set(group_names))
-    used = [row.get("group") for row in form["survey"]]
-    assert set(used) <= set(group_names), sorted(set(used) - set(group_names))
-    empty = [g for g in group_names if g not in used]
-    assert not empty
-    # Rows are in page order: once a page ends, it does not start again later.
-    order = [group_names.index(g) for g in used]
-    assert order == sorted(order)
-
-
-def test_expressions_reference_known_questions(form, rows_by_name):
-    for row in form["survey"]:
-        for key in ("relevant", "constraint"):
-            for ref in REFERENCE.findall(row.get(key, "")):
-                assert ref in rows_by_name, (row["name"], key, ref)
-                assert ref != row["name"], "use `.` for the question itself"
-    for group in form["groups"]:
-        for ref in REFERENCE.findall(group.get("relevant", "")):
-            assert ref in rows_by_name, (group["name"], ref)
-
-
-def test_constraints_carry_a_message(form):
-    constrained = [row for row in form["survey"] if "constraint" in row]
-    assert constrained, "at least one constraint is expected"
-    for row in constrained:
-        assert "constraint_message" in row, row["name"]
-
-
-def test_age_bounds(rows_by_name):
-    age = rows_by_name["age"]
-    assert age["type"] == "integer"
-    assert (age["min"], age["max"]) == (16, 110)
-    assert "constraint" in age
-
-
-def test_numeric_bounds_are_ordered(form):
-    for row in form["survey"]:
-        if "min" in row and "max" in row:
-            assert row["min"] <= row["max"], row["name"]
-
-
-def test_required_flags(form, rows_by_name):
-    for row in form["survey"]:
-        assert isinstance(row.get("required", False), bool), row["name"]
+def test_residence_citizenship_and_sex_are_required_and_sex_can_be_declined(form):
     for name in ("residence", "citizenship", "sex"):
-        assert rows_by_name[name].get("required") is True, name
-    assert "prefer_not_say" in [c["name"] for c in form["choices"]["sex"]]
+        assert form.question(name).required, name
+    sex = form.question("sex")
+    assert "prefer_not_say" in [c.name for c in form.choice_list(sex)]
 
 
-def test_email_sits_behind_an_opt_in(form):
-    for row in form["survey"]:
-        if row["type"] == "email":
-            assert "relevant" in row, row["name"]
+def test_an_email_is_asked_only_behind_an_opt_in(form):
+    emails = [q for q in form.questions() if q.type == "email"]
+    assert emails
+    for question in emails:
+        assert question.relevant is not None, question.name
 
 
-def test_roles_target_existing_questions(form, rows_by_name):
-    roles = form["roles"]
-    assert REQUIRED_ROLES <= set(roles), sorted(REQUIRED_ROLES - set(roles))
-    for role, target in roles.items():
-        name, _, part = target.partition(".")
-        assert name in rows_by_name, (role, target)
-        if part:
-            assert rows_by_name[name]["type"] == "location", (role, target)
-            assert part in LOCATION_PARTS, (role, target)
-    assert roles["residence_country"] == "residence.country"
-    assert roles["geopoint"] == "residence.geo"
+def test_the_roles_the_figures_read_are_all_mapped(form):
+    assert REQUIRED_ROLES <= set(form.roles), sorted(REQUIRED_ROLES - set(form.roles))
+    assert form.role_question("residence_country") == ("residence", "country")
+    assert form.role_question("geopoint") == ("residence", "geo")
+    assert form.question("residence").type == "location"
 
 
-def test_kazakh_texts_are_kazakh(form):
-    kk_texts = [texts["kk"] for _where, texts in _translated_texts(form)]
-    assert any(KAZAKH_LETTERS.search(text) for text in kk_texts)
-    # Most longer Kazakh strings use a Kazakh-only letter; Russian text never does.
-    longer = [text for text in kk_texts if len(text) >= 25]
+def test_kazakh_texts_are_kazakh_not_russian(form):
+    kk = [texts["kk"] for texts in _texts(form) if texts.get("kk")]
+    longer = [text for text in kk if len(text) >= 25]
     with_letters = [text for text in longer if KAZAKH_LETTERS.search(text)]
-    assert len(with_letters) >= 0.8 * len(longer)
+    # Most longer Kazakh strings use a Kazakh-only letter; Russian text never does.
+    assert len(with_letters) >= 0.8 * len(longer) > 0
