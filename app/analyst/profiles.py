@@ -38,6 +38,8 @@ from geo.estimates import load_estimates
 PROPOSALS_SHOWN = 100
 #: The question whose free-text proposals analysts read per country (never published).
 PROPOSALS_QUESTION = "proposals"
+#: How many of a country's newest responses are searched for proposals.
+PROPOSALS_READ = 5000
 
 
 @dataclass(frozen=True)
@@ -281,10 +283,17 @@ def proposals(iso2: str, survey: str | None, limit: int = PROPOSALS_SHOWN) -> li
     if not versions:
         return []
     value = Response.answers[PROPOSALS_QUESTION].as_string()
+    where = (Response.country == iso2) & Response.version_id.in_([v.id for v in versions])
+    # Only the country's newest PROPOSALS_READ responses are read: where few people wrote a
+    # proposal, a search through all of them would read every answer of the country.
+    oldest = db.session.scalar(
+        select(Response.id).where(where).order_by(Response.id.desc()).offset(PROPOSALS_READ)
+        .limit(1)
+    )  # fmt: skip
     query = (
         select(value)
-        .where(Response.country == iso2)
-        .where(Response.version_id.in_([v.id for v in versions]))
+        .where(where)
+        .where(Response.id > (oldest or 0))
         .where(value.is_not(None))
         .where(value != "")
         .order_by(Response.id.desc())
