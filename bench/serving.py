@@ -372,9 +372,10 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
                     )
                     for r in found:
                         print(
-                            f"  {r['benchmark']:<12} {r['value']:>8.1f} ops/s "
-                            f"ratio {r['ratio'] or '-':<6} p95 {r['p95_ms']:.1f} ms "
-                            f"errors {r['errors']} rows==acks {r['rows_equal_acknowledgements']}"
+                            f"  {r['benchmark']:<12} {r['value']:>8.1f} {r['unit']} "
+                            f"ratio {r['ratio'] or '-':<6} p95 {r.get('p95_ms', '-')} ms "
+                            f"errors {r.get('errors', 0)} "
+                            f"rows==acks {r.get('rows_equal_acknowledgements', True)}"
                         )
                     rows.extend(found)
                     stored = count_responses(url)
