@@ -9,6 +9,8 @@ Nothing here opens a database connection: connections are per worker (``post_for
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import time
 
@@ -34,7 +36,21 @@ def warm(app: Flask) -> float:
     # from writing to its pages, which would copy them into every worker).
     gc.collect()
     gc.freeze()
+    _release_free_memory()
     return time.monotonic() - start
+
+
+def _release_free_memory() -> None:
+    """Hand the heap that loading freed back to the system (glibc only; elsewhere nothing).
+
+    A forked worker starts with the master's resident size as its own peak, so memory the
+    master parsed and freed would otherwise count in every worker's VmHWM.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def after_fork(app: Flask) -> None:

@@ -130,8 +130,25 @@ def build(mapping: dict[tuple[str, str], str]) -> tuple[dict, dict[str, int]]:
 
 
 def write(content: dict, output: Path) -> None:
-    """Write the content as gzipped compact JSON, byte-for-byte reproducible."""
-    text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    """Write the content as gzipped compact JSON, byte-for-byte reproducible.
+
+    A ``cities`` list is written one city per line (still one JSON document), so that
+    :func:`geo.places._gazetteer` can read it a line at a time: parsing the whole document at
+    once took twice the memory the city list itself keeps, in every worker.
+    """
+    rows = content.get("cities") if output.name == CITIES_FILE.name else None
+    head = {key: value for key, value in content.items() if key != "cities" or rows is None}
+
+    def dumps(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    if rows is None:
+        text = dumps(head)
+    else:
+        lines = [dumps(head)[:-1] + ',"cities":[', *(dumps(row) + "," for row in rows)]
+        if rows:
+            lines[-1] = lines[-1][:-1]
+        text = "\n".join(lines) + "\n]}"
     with output.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as handle:
         handle.write(text.encode("utf-8"))
 

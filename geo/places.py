@@ -14,6 +14,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ EARTH_RADIUS_KM = 6371.0088
 NORMALISATION_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class City:
     """A populated place from GeoNames."""
 
@@ -116,61 +117,77 @@ def normalise_name(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Gazetteer:
-    """All cities, with arrays for nearest-city lookups."""
+    """All cities, the cities each match key names, and arrays for nearest-city lookups.
+
+    Only what the lookups read is kept: the alternate names themselves are not (their match
+    keys are), and a key naming one city maps to its number rather than to a tuple. Every
+    worker holds this (shared when gunicorn preloads it), so its size is a worker's size.
+    """
 
     cities: tuple[City, ...]
-    alternate_names: tuple[tuple[str, ...], ...]
-    match_keys: tuple[tuple[str, ...], ...]
+    names: dict[str, int | tuple[int, ...]]
     lat_rad: np.ndarray
     lon_rad: np.ndarray
+
+    def named(self, key: str) -> tuple[int, ...]:
+        """Return the numbers of the cities that bear a name with this match key."""
+        found = self.names.get(key, ())
+        return (found,) if isinstance(found, int) else found
 
 
 @functools.cache
 def _gazetteer() -> _Gazetteer:
-    """Read the bundled city file once."""
-    with gzip.open(CITIES_FILE, "rt", encoding="utf-8") as handle:
-        data = json.load(handle)
-    fields = data["fields"]
-    fresh_keys = data.get("normalisation_version") != NORMALISATION_VERSION
+    """Read the bundled city file once, a city at a time."""
     cities: list[City] = []
-    alternates: list[tuple[str, ...]] = []
-    keys: list[tuple[str, ...]] = []
-    for row in data["cities"]:
-        record = dict(zip(fields, row, strict=True))
-        cities.append(
-            City(
-                id=record["geonameid"],
-                name=record["name"],
-                country=record["country"],
-                region=record["region"],
-                lat=record["lat"],
-                lon=record["lon"],
-                population=record["population"],
+    names: dict[str, Any] = {}
+    with gzip.open(CITIES_FILE, "rt", encoding="utf-8") as handle:
+        head, rows = _city_rows(handle)
+        fresh_keys = head.get("normalisation_version") != NORMALISATION_VERSION
+        for number, row in enumerate(rows):
+            record = dict(zip(head["fields"], row, strict=True))
+            cities.append(
+                City(
+                    id=record["geonameid"],
+                    name=record["name"],
+                    country=record["country"],
+                    region=record["region"],
+                    lat=record["lat"],
+                    lon=record["lon"],
+                    population=record["population"],
+                )
             )
-        )
-        alternates.append(tuple(record["alternate_names"]))
-        if fresh_keys:
-            names = (record["name"], *record["alternate_names"])
-            keys.append(tuple({normalise_name(name) for name in names} - {""}))
-        else:
-            keys.append(tuple(record["match_keys"]))
+            if fresh_keys:
+                spellings = (record["name"], *record["alternate_names"])
+                keys = {normalise_name(name) for name in spellings}
+            else:
+                keys = set(record["match_keys"])
+            for key in keys - {""}:
+                names.setdefault(key, []).append(number)
+    for key, found in names.items():  # in place: a second dict would double the peak
+        names[key] = found[0] if len(found) == 1 else tuple(found)
     return _Gazetteer(
         cities=tuple(cities),
-        alternate_names=tuple(alternates),
-        match_keys=tuple(keys),
+        names=names,
         lat_rad=np.radians([city.lat for city in cities]),
         lon_rad=np.radians([city.lon for city in cities]),
     )
 
 
-@functools.cache
-def _name_index() -> dict[str, tuple[int, ...]]:
-    """Map the match key of every name and alternate name to the cities that bear it."""
-    index: dict[str, list[int]] = {}
-    for number, keys in enumerate(_gazetteer().match_keys):
-        for key in keys:
-            index.setdefault(key, []).append(number)
-    return {key: tuple(numbers) for key, numbers in index.items()}
+def _city_rows(handle: Any) -> tuple[dict, Iterator[list]]:
+    """Return the city file's header and its rows, read a line at a time.
+
+    ``geo.build_places`` writes one city per line after a first line ending in ``"cities":[``
+    (parsing the whole document at once took twice the memory the city list keeps); a file
+    written as a single line is parsed whole.
+    """
+    first = handle.readline()
+    if not first.rstrip().endswith('"cities":['):
+        data = json.loads(first + handle.read())
+        return data, iter(data.pop("cities"))
+    head = json.loads(first.rstrip() + "]}")
+    del head["cities"]
+    rows = (json.loads(line.rstrip().removesuffix(",")) for line in handle if line[0] == "[")
+    return head, rows
 
 
 @functools.cache
@@ -293,11 +310,10 @@ def city_by_id(geoname_id: int) -> City | None:
 def match_city(text: str, country: str | None = None, region: str | None = None) -> City | None:
     """Return the city a typed name most likely means, in any script, or None."""
     gazetteer = _gazetteer()
-    index = _name_index()
     # "Almaty, Kazakhstan": when the whole text is no name, try its first part.
     for attempt in (text, text.split(",")[0]):
         key = normalise_name(attempt)
-        candidates = [gazetteer.cities[number] for number in index.get(key, ())]
+        candidates = [gazetteer.cities[number] for number in gazetteer.named(key)]
         if country is not None:
             candidates = [city for city in candidates if city.country == country.upper()]
         if region is not None:

@@ -223,3 +223,32 @@ def test_published_places_are_drawn_at_gazetteer_points():
     lat, lon = places.region_point("DE-SN")
     assert 50.1 < lat < 51.7 and 11.8 < lon < 15.1  # inside Saxony's bounding box
     assert places.place_point("DE", "DE-SN") == (lat, lon)
+
+
+def test_the_city_file_is_read_a_city_at_a_time_and_says_what_the_whole_document_says(tmp_path):
+    """Workers read the city list line by line (half the memory of parsing it whole)."""
+    from geo import build_places
+
+    with gzip.open(CITIES_FILE, "rt", encoding="utf-8") as handle:
+        whole = json.load(handle)
+    with gzip.open(CITIES_FILE, "rt", encoding="utf-8") as handle:
+        first = handle.readline()
+    assert first.endswith('"cities":[\n'), "the city file is no longer one city per line"
+    with gzip.open(CITIES_FILE, "rt", encoding="utf-8") as handle:
+        head, rows = places._city_rows(handle)
+        assert list(rows) == whole["cities"]
+    assert head == {key: value for key, value in whole.items() if key != "cities"}
+    # What the build script writes reads back the same, and so does a single-line file.
+    sample = {**head, "cities": whole["cities"][:3]}
+    for name, text in (
+        ("cities.json.gz", None),
+        ("one-line.json.gz", json.dumps(sample, ensure_ascii=False)),
+    ):
+        path = tmp_path / name
+        if text is None:
+            build_places.write(sample, path)
+        else:
+            path.write_bytes(gzip.compress(text.encode("utf-8")))
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            read_head, read_rows = places._city_rows(handle)
+            assert (read_head, list(read_rows)) == (head, sample["cities"])
