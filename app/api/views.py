@@ -57,10 +57,10 @@ def _submission_limit() -> str:
 @limiter.limit(_submission_limit)
 def submit(slug: str) -> Any:
     """Check and store a whole response, idempotently by its submission id."""
-    survey = questionnaires.find(slug)
-    version = questionnaires.latest(survey) if survey else None
-    if survey is None or version is None:
+    found = questionnaires.newest_by_slug(slug)
+    if found is None:
         abort(404)
+    survey, version = found
     questionnaire = questionnaires.questionnaire_of(version)
     if not request.is_json:
         return _error(400, _("Send the response as JSON (Content-Type: application/json)."))

@@ -83,10 +83,10 @@ def _use_language(questionnaire: Questionnaire, explicit: str | None = None) -> 
 
 
 def _open_survey(slug: str) -> tuple[Survey, Any, Questionnaire]:
-    survey = questionnaires.find(slug)
-    version = questionnaires.latest(survey) if survey else None
-    if survey is None or version is None:
+    found = questionnaires.newest_by_slug(slug)
+    if found is None:
         abort(404)
+    survey, version = found
     return survey, version, questionnaires.questionnaire_of(version)
 
 
