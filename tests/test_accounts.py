@@ -11,24 +11,8 @@ from app.accounts import services
 from app.accounts.access import safe_next
 from app.accounts.models import AuditEvent, LoginSession, User
 from app.models import utcnow
+from tests.conftest import PASSWORD, log_in
 from tests.respondent import csrf_token
-
-PASSWORD = "a long enough password"
-
-
-@pytest.fixture
-def analyst(app, db):
-    return services.create_user("analyst@example.org", PASSWORD, "analyst")
-
-
-def sign_in(client, email="analyst@example.org", password=PASSWORD, next_url=None):
-    page = client.get("/account/login")
-    url = "/account/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(
-        url,
-        data={"csrf_token": csrf_token(page.text), "email": email, "password": password},
-        headers={"Accept-Language": "en"},
-    )
 
 
 def test_short_passwords_are_refused(db):
@@ -44,7 +28,7 @@ def test_passwords_are_stored_with_argon2(analyst):
 def test_sign_in_rotates_the_session_and_sign_out_ends_it_on_the_server(client, db, analyst):
     with client.session_transaction() as session:
         session["planted"] = "by an attacker"
-    response = sign_in(client)
+    response = log_in(client)
     assert response.status_code == 302
     with client.session_transaction() as session:
         assert "planted" not in session
@@ -60,7 +44,7 @@ def test_sign_in_rotates_the_session_and_sign_out_ends_it_on_the_server(client, 
 
 
 def test_wrong_password_is_refused_and_audited(client, db, analyst):
-    response = sign_in(client, password="not the password at all")
+    response = log_in(client, password="not the password at all")
     assert response.status_code == 401
     assert "not right" in response.text
     assert db.session.scalar(select(AuditEvent).filter_by(action="login_failed")) is not None
@@ -68,19 +52,19 @@ def test_wrong_password_is_refused_and_audited(client, db, analyst):
 
 def test_five_failures_per_account_then_429(client, analyst):
     for _ in range(5):
-        assert sign_in(client, password="wrong password here").status_code == 401
-    assert sign_in(client).status_code == 429  # even the right password waits
+        assert log_in(client, password="wrong password here").status_code == 401
+    assert log_in(client).status_code == 429  # even the right password waits
 
 
 def test_failures_over_many_accounts_from_one_address_then_429(app, client, analyst):
     app.config["LOGIN_ADDRESS_LOCK_FAILURES"] = 5  # password spraying, in fewer steps
     for n in range(5):
-        assert sign_in(client, email=f"nobody{n}@example.org").status_code == 401
-    assert sign_in(client).status_code == 429
+        assert log_in(client, email=f"nobody{n}@example.org").status_code == 401
+    assert log_in(client).status_code == 429
 
 
 def test_idle_timeout(client, db, analyst):
-    sign_in(client)
+    log_in(client)
     row = db.session.scalar(select(LoginSession))
     row.last_seen_at = utcnow() - timedelta(minutes=31)
     db.session.commit()
@@ -90,7 +74,7 @@ def test_idle_timeout(client, db, analyst):
 
 
 def test_absolute_timeout(client, db, analyst):
-    sign_in(client)
+    log_in(client)
     row = db.session.scalar(select(LoginSession))
     row.created_at = utcnow() - timedelta(hours=12, minutes=1)
     db.session.commit()
@@ -113,14 +97,14 @@ def test_next_accepts_only_local_paths(target, expected):
 
 
 def test_sign_in_never_redirects_off_site(client, analyst):
-    response = sign_in(client, next_url="https://evil.example/")
+    response = log_in(client, next_url="https://evil.example/")
     assert response.status_code == 302
     assert "evil.example" not in response.headers["Location"]
 
 
 def test_cookies_are_httponly_and_samesite(client, app, analyst):
     app.config["SESSION_COOKIE_SECURE"] = True
-    response = sign_in(client)
+    response = log_in(client)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
@@ -133,7 +117,7 @@ def test_first_admin_has_a_one_time_password(client, db, runner):
     password = result.output.split("password: ")[1].split()[0]
     again = runner.invoke(args=["atlas", "ensure-admin"])
     assert again.output.strip() == ""
-    response = sign_in(client, "admin@localhost", password)
+    response = log_in(client, "admin@localhost", password)
     assert response.headers["Location"].endswith("/account/password")
     assert client.get("/").status_code == 200
 
