@@ -26,9 +26,9 @@ from app.accounts import services as accounts
 from app.accounts.models import User
 from app.extensions import db as _db
 from app.models import Response
+from tests.conftest import PASSWORD, log_in
 from tests.respondent import SLUG, Respondent, csrf_token
 
-PASSWORD = "a long enough password"
 WORKSPACE_PREFIXES = ("/admin", "/analyst", "/account", "/links", "/data")
 SKIPPED_RULES = {"/account/login"}
 #: Endpoints under the workspace prefixes that are public on purpose.
@@ -58,15 +58,6 @@ SAMPLES: dict[str, Any] = {
 VOLATILE_TABLES = {"audit_event", "login_session"}
 
 
-def sign_in(client, email: str) -> None:
-    page = client.get("/account/login")
-    response = client.post(
-        "/account/login",
-        data={"csrf_token": csrf_token(page.text), "email": email, "password": PASSWORD},
-    )
-    assert response.status_code == 302, response.text[:500]
-
-
 @pytest.fixture
 def world(app: Flask, db) -> dict[str, Any]:
     """Two organisations, a user of each role, and one stored response."""
@@ -87,7 +78,8 @@ def clients(app: Flask, world: dict[str, Any]) -> dict[str, Any]:
     signed = {"anonymous": app.test_client()}
     for role, user in world["users"].items():
         client = app.test_client()
-        sign_in(client, user.email)
+        response = log_in(client, user.email)
+        assert response.status_code == 302, response.text[:500]
         signed[role] = client
     return signed
 

@@ -14,19 +14,10 @@ from sqlalchemy import func, select
 from app.accounts import services as accounts
 from app.accounts.models import AuditEvent, LoginSession, Organisation, User
 from app.models import Draft, Response, Survey, SurveyVersion, utcnow
-from tests.conftest import BUNDLED
+from tests.conftest import BUNDLED, PASSWORD, log_in
 from tests.respondent import SLUG, Respondent, csrf_token
 
-PASSWORD = "a long enough password"
 HOSTILE = "<img src=x onerror=alert(1)>"
-
-
-def sign_in(client, email: str, password: str = PASSWORD):
-    page = client.get("/account/login")
-    return client.post(
-        "/account/login",
-        data={"csrf_token": csrf_token(page.text), "email": email, "password": password},
-    )
 
 
 def token_from(client, url: str) -> str:
@@ -43,8 +34,8 @@ def admin(app, db):
 
 
 @pytest.fixture
-def as_admin(client, admin):
-    assert sign_in(client, "admin@example.org").status_code == 302
+def as_admin(client, admin, signed_in):
+    signed_in("admin")
     return client
 
 
@@ -113,9 +104,8 @@ def test_menu_offers_the_admin_pages_to_admins(as_admin):
         assert f'href="{path}"' in page.text
 
 
-def test_analysts_manage_organisations_only(client, db):
-    accounts.create_user("analyst@example.org", PASSWORD, "analyst")
-    sign_in(client, "analyst@example.org")
+def test_analysts_manage_organisations_only(client, signed_in):
+    signed_in("analyst")
     assert client.get("/admin/organisations").status_code == 200
     assert client.get("/admin/").headers["Location"].endswith("/admin/organisations")
     for path in (
@@ -163,7 +153,7 @@ def test_admin_adds_a_coordinator_with_a_one_time_password(as_admin, app, db, or
     # The new user must choose their own password at first sign-in.
     other = app.test_client()
     assert (
-        sign_in(other, "coord@example.org", password)
+        log_in(other, "coord@example.org", password)
         .headers["Location"]
         .endswith("/account/password")
     )
@@ -193,10 +183,11 @@ def test_a_bad_role_or_a_taken_email_is_refused(as_admin, admin, db):
     assert "exists already" in taken.text
 
 
-def test_role_change_deactivation_and_reset_end_the_users_sessions(as_admin, app, db, org):
-    analyst = accounts.create_user("analyst@example.org", PASSWORD, "analyst")
+def test_role_change_deactivation_and_reset_end_the_users_sessions(
+    as_admin, app, db, org, signed_in
+):
     theirs = app.test_client()
-    sign_in(theirs, "analyst@example.org")
+    analyst = signed_in("analyst", client=theirs)
     assert theirs.get("/admin/organisations").status_code == 200
 
     token = token_from(as_admin, f"/admin/users/{analyst.id}")
@@ -209,7 +200,7 @@ def test_role_change_deactivation_and_reset_end_the_users_sessions(as_admin, app
     assert (analyst.role, analyst.organisation_id) == ("coordinator", org.id)
     assert theirs.get("/admin/organisations").status_code == 302  # signed out
 
-    sign_in(theirs, "analyst@example.org")
+    log_in(theirs, "analyst@example.org")
     response = as_admin.post(f"/admin/users/{analyst.id}/deactivate", data={"csrf_token": token})
     assert response.status_code == 303
     db.session.refresh(analyst)
@@ -219,7 +210,7 @@ def test_role_change_deactivation_and_reset_end_the_users_sessions(as_admin, app
     )
     assert db.session.scalar(open_sessions) == 0
     assert theirs.get("/account/password").status_code == 302
-    assert sign_in(theirs, "analyst@example.org").status_code == 401
+    assert log_in(theirs, "analyst@example.org").status_code == 401
     assert "Deactivated" in as_admin.get(f"/admin/users/{analyst.id}").text
 
     as_admin.post(f"/admin/users/{analyst.id}/reactivate", data={"csrf_token": token})
@@ -227,9 +218,9 @@ def test_role_change_deactivation_and_reset_end_the_users_sessions(as_admin, app
         f"/admin/users/{analyst.id}/reset-password", data={"csrf_token": token}
     )
     password = re.search(r"<code>([^<]+)</code>", response.text).group(1)
-    assert sign_in(theirs, "analyst@example.org").status_code == 401  # the old one is gone
+    assert log_in(theirs, "analyst@example.org").status_code == 401  # the old one is gone
     assert (
-        sign_in(theirs, "analyst@example.org", password)
+        log_in(theirs, "analyst@example.org", password)
         .headers["Location"]
         .endswith("/account/password")
     )
@@ -325,9 +316,8 @@ def test_bad_organisations_are_refused_with_a_message(as_admin, db, org, data, m
     assert db.session.scalar(select(func.count()).select_from(Organisation)) == 1
 
 
-def test_analysts_add_organisations(client, db):
-    accounts.create_user("analyst@example.org", PASSWORD, "analyst")
-    sign_in(client, "analyst@example.org")
+def test_analysts_add_organisations(client, db, signed_in):
+    signed_in("analyst")
     token = token_from(client, "/admin/organisations")
     response = client.post(
         "/admin/organisations",

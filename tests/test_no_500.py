@@ -25,8 +25,6 @@ from app.models import Response, Survey
 from forms.loader import QuestionnaireError, load_text
 from tests.respondent import FORM_ANSWERS, SLUG, Respondent, csrf_token
 
-PASSWORD = "a long enough password"
-
 # -- 1. the location question -----------------------------------------------------------------
 
 LONG_CITY = "Қ" * 201
@@ -97,18 +95,8 @@ HUGE = "99999999999999999999"  # more than SQLite's 2**63 - 1
 
 
 @pytest.fixture
-def as_admin(client, db):
-    accounts.create_user("admin@example.org", PASSWORD, "admin")
-    page = client.get("/account/login")
-    signed_in = client.post(
-        "/account/login",
-        data={
-            "csrf_token": csrf_token(page.text),
-            "email": "admin@example.org",
-            "password": PASSWORD,
-        },
-    )
-    assert signed_in.status_code == 302
+def as_admin(client, signed_in):
+    signed_in("admin")
     return client
 
 

@@ -23,16 +23,11 @@ from app.accounts import services
 from app.accounts.models import AuditEvent, LoginFailure
 from app.admin.services import one_time_password
 from app.extensions import db as _db
+from tests.conftest import PASSWORD, log_in
 from tests.respondent import csrf_token
 
-PASSWORD = "a long enough password"
 NEW_PASSWORD = "another long enough password"
 WRONG = "not the password at all"
-
-
-@pytest.fixture
-def analyst(app, db):
-    return services.create_user("analyst@example.org", PASSWORD, "analyst")
 
 
 def browser(app, address="192.0.2.10", forwarded_for=None):
@@ -42,14 +37,6 @@ def browser(app, address="192.0.2.10", forwarded_for=None):
     if forwarded_for:
         client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded_for
     return client
-
-
-def sign_in(client, email="analyst@example.org", password=PASSWORD):
-    page = client.get("/account/login")
-    return client.post(
-        "/account/login",
-        data={"csrf_token": csrf_token(page.text), "email": email, "password": password},
-    )
 
 
 def sign_out(client):
@@ -79,7 +66,7 @@ def attack(app, failures=50):
     statuses = []
     for n in range(failures):
         attacker = browser(app, f"203.0.113.{n // 5}")
-        statuses.append(sign_in(attacker, password=f"guess number {n:04d}").status_code)
+        statuses.append(log_in(attacker, password=f"guess number {n:04d}").status_code)
     return statuses
 
 
@@ -88,74 +75,74 @@ def attack(app, failures=50):
 
 def test_an_attack_from_many_addresses_does_not_stop_the_owner_at_a_known_browser(app, analyst):
     owner = browser(app, "192.0.2.10")
-    assert sign_in(owner).status_code == 302  # this browser is known from now on
+    assert log_in(owner).status_code == 302  # this browser is known from now on
     sign_out(owner)
     statuses = attack(app, failures=50)
     assert set(statuses) <= {401, 429}
     # A browser that never signed in to this account is refused, even with the right password...
-    stranger = sign_in(browser(app, "198.51.100.7"))
+    stranger = log_in(browser(app, "198.51.100.7"))
     assert stranger.status_code == 429
     assert "locked" in stranger.text
     assert int(stranger.headers["Retry-After"]) > 0
     # ...while the owner, at the browser they used before, still gets in.
-    assert sign_in(owner).status_code == 302
+    assert log_in(owner).status_code == 302
 
 
 def test_a_browser_known_to_another_account_or_a_forged_cookie_does_not_pass_the_lock(app, analyst):
     services.create_user("guesser@example.org", PASSWORD, "analyst")
     guesser = browser(app, "203.0.113.99")
-    assert sign_in(guesser, "guesser@example.org").status_code == 302  # known to their account
+    assert log_in(guesser, "guesser@example.org").status_code == 302  # known to their account
     sign_out(guesser)
     attack(app, failures=50)
-    assert sign_in(guesser).status_code == 429
+    assert log_in(guesser).status_code == 429
     forger = browser(app, "203.0.113.98")
     forger.set_cookie(services.DEVICE_COOKIE, "eyJ1c2VyIjoxfQ.forged.signature", path="/account")
-    assert sign_in(forger).status_code == 429
+    assert log_in(forger).status_code == 429
 
 
 def test_failures_from_one_address_make_it_wait_longer_each_time(app, db, analyst):
     app.config["LOGIN_DELAY_MAX"] = 300
     attacker = browser(app, "203.0.113.5")
     for _ in range(5):
-        assert sign_in(attacker, password=WRONG).status_code == 401
+        assert log_in(attacker, password=WRONG).status_code == 401
     waits = []
     for step in range(4):
-        refused = sign_in(attacker)  # even the right password waits its turn
+        refused = log_in(attacker)  # even the right password waits its turn
         assert refused.status_code == 429
         waits.append(int(refused.headers["Retry-After"]))
         age_failures(db, waits[-1])
-        assert sign_in(attacker, password=WRONG).status_code == 401, step
+        assert log_in(attacker, password=WRONG).status_code == 401, step
     # 1 minute, then 2, then 4, capped at LOGIN_DELAY_MAX (a little less as the test runs).
     for wait, expected in zip(waits, (60, 120, 240, 300), strict=True):
         assert expected - 10 < wait <= expected
     # The owner at their own address is not slowed at all.
-    assert sign_in(browser(app, "192.0.2.10")).status_code == 302
+    assert log_in(browser(app, "192.0.2.10")).status_code == 302
 
 
 def test_the_account_lock_expires(app, db, analyst):
     attack(app, failures=50)
-    assert sign_in(browser(app, "198.51.100.7")).status_code == 429
+    assert log_in(browser(app, "198.51.100.7")).status_code == 429
     age_failures(db, 15 * 60)
-    assert sign_in(browser(app, "198.51.100.7")).status_code == 302
+    assert log_in(browser(app, "198.51.100.7")).status_code == 302
 
 
 def test_an_admin_reset_lets_the_owner_in_from_a_new_browser_during_an_attack(app, db, analyst):
     services.create_user("admin@example.org", PASSWORD, "admin")
     admin = browser(app, "192.0.2.20")
-    assert sign_in(admin, "admin@example.org").status_code == 302
+    assert log_in(admin, "admin@example.org").status_code == 302
     attack(app, failures=50)
     token = csrf_token(admin.get(f"/admin/users/{analyst.id}").text)
     page = admin.post(f"/admin/users/{analyst.id}/reset-password", data={"csrf_token": token})
     one_time = re.search(r"<code>([^<]+)</code>", page.text).group(1)
-    response = sign_in(browser(app, "198.51.100.7"), password=one_time)
+    response = log_in(browser(app, "198.51.100.7"), password=one_time)
     assert response.headers["Location"].endswith("/account/password")
 
 
 def test_unknown_emails_are_throttled_like_known_ones(app):
     attacker = browser(app, "203.0.113.5")
     for _ in range(5):
-        assert sign_in(attacker, "nobody@example.org", WRONG).status_code == 401
-    assert sign_in(attacker, "nobody@example.org", WRONG).status_code == 429
+        assert log_in(attacker, "nobody@example.org", WRONG).status_code == 401
+    assert log_in(attacker, "nobody@example.org", WRONG).status_code == 429
 
 
 # -- 2. the client's address behind a reverse proxy -----------------------------------------------
@@ -198,9 +185,9 @@ def test_behind_one_proxy_each_forwarded_client_is_throttled_on_its_own(
     guesser = browser(site, "127.0.0.1", forwarded_for="203.0.113.1")
     owner = browser(site, "127.0.0.1", forwarded_for="203.0.113.2")
     for _ in range(5):
-        assert sign_in(guesser, password=WRONG).status_code == 401
-    assert sign_in(guesser).status_code == 429
-    assert sign_in(owner).status_code == 302
+        assert log_in(guesser, password=WRONG).status_code == 401
+    assert log_in(guesser).status_code == 429
+    assert log_in(owner).status_code == 302
     addresses = set(db.session.scalars(select(AuditEvent.address)))
     assert addresses == {"203.0.113.1", "203.0.113.2"}
 
@@ -210,8 +197,8 @@ def test_without_a_proxy_setting_the_forwarded_header_is_ignored(site_behind_pro
     guesser = browser(site, "127.0.0.1", forwarded_for="203.0.113.1")
     owner = browser(site, "127.0.0.1", forwarded_for="203.0.113.2")
     for _ in range(5):
-        assert sign_in(guesser, password=WRONG).status_code == 401
-    assert sign_in(owner).status_code == 429  # one peer address: one counter
+        assert log_in(guesser, password=WRONG).status_code == 401
+    assert log_in(owner).status_code == 429  # one peer address: one counter
     assert set(db.session.scalars(select(AuditEvent.address))) == {"127.0.0.1"}
 
 
@@ -238,9 +225,9 @@ def hasher(monkeypatch):
 
 
 def test_an_unknown_email_costs_the_same_argon2_check_as_a_known_one(client, analyst, hasher):
-    assert sign_in(client, "analyst@example.org", WRONG).status_code == 401
-    assert sign_in(client, "nobody@example.org", WRONG).status_code == 401
-    assert sign_in(client, "nobody-else@example.org", WRONG).status_code == 401
+    assert log_in(client, "analyst@example.org", WRONG).status_code == 401
+    assert log_in(client, "nobody@example.org", WRONG).status_code == 401
+    assert log_in(client, "nobody-else@example.org", WRONG).status_code == 401
     real, dummy, dummy_again = hasher.verified
     assert real == analyst.password_hash
     assert dummy != real
@@ -251,7 +238,7 @@ def test_an_unknown_email_costs_the_same_argon2_check_as_a_known_one(client, ana
 def test_an_inactive_account_costs_the_same_argon2_check(client, db, analyst, hasher):
     analyst.is_active_account = False
     db.session.commit()
-    assert sign_in(client).status_code == 401
+    assert log_in(client).status_code == 401
     (verified,) = hasher.verified
     assert verified != analyst.password_hash
     assert extract_parameters(verified) == extract_parameters(analyst.password_hash)
@@ -262,8 +249,8 @@ def test_an_inactive_account_costs_the_same_argon2_check(client, db, analyst, ha
 
 def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(app, analyst):
     here, elsewhere = browser(app, "192.0.2.10"), browser(app, "192.0.2.11")
-    assert sign_in(here).status_code == 302
-    assert sign_in(elsewhere).status_code == 302
+    assert log_in(here).status_code == 302
+    assert log_in(elsewhere).status_code == 302
     assert change_password(here, PASSWORD, NEW_PASSWORD).status_code == 302
     assert here.get("/account/password").status_code == 200
     assert elsewhere.get("/account/password").status_code == 302
@@ -273,7 +260,7 @@ def test_the_one_time_password_cannot_become_the_new_password(app, db):
     one_time = one_time_password()
     user = services.create_user("new@example.org", one_time, "analyst", must_change_password=True)
     client = browser(app)
-    assert sign_in(client, "new@example.org", one_time).headers["Location"].endswith("/password")
+    assert log_in(client, "new@example.org", one_time).headers["Location"].endswith("/password")
     response = change_password(client, one_time, one_time)
     assert response.status_code == 200
     assert "must not be the current or one-time password" in response.text
@@ -300,7 +287,7 @@ def test_the_one_time_password_cannot_become_the_new_password(app, db):
 )
 def test_common_and_trivial_passwords_are_refused(app, db, analyst, weak):
     client = browser(app)
-    sign_in(client)
+    log_in(client)
     response = change_password(client, PASSWORD, weak)
     assert response.status_code == 200
     assert "Choose another" in response.text
@@ -310,7 +297,7 @@ def test_common_and_trivial_passwords_are_refused(app, db, analyst, weak):
 
 def test_the_refusal_is_in_the_users_language(app, analyst):
     client = browser(app)
-    sign_in(client)
+    log_in(client)
     response = change_password(client, PASSWORD, "password1234", language="ru")
     assert "Выберите другой" in response.text
 
