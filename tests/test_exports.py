@@ -17,8 +17,7 @@ import pyogrio
 import pytest
 from sqlalchemy import select
 
-from app import questionnaires, responses
-from app.accounts import services as accounts
+from app import questionnaires
 from app.accounts.models import AuditEvent
 from app.data import exports
 from app.data.commands import export_command
@@ -26,75 +25,10 @@ from app.data.exports.columns import FORMULA_START
 from app.data.exports.query import BATCH
 from app.data.exports.writers import csv_chunks
 from app.models import Response, Survey
+from tests.conftest import valid_answers
 from tests.respondent import SLUG, csrf_token
 
-PASSWORD = "a long enough password"
 HOSTILE = ['=HYPERLINK("http://x")', "+1", "-1", "@SUM(A1:A2)", "\t=1+1", "\r=1+1"]
-
-BASE: dict[str, Any] = {
-    "residence": {
-        "country": "CN",
-        "region": "CN-XJ",
-        "city": "Үрімжі",
-        "city_id": None,
-        "geo": [43.83, 87.62],
-    },
-    "arrival_reason": "born_there",
-    "citizenship": "CN",
-    "sex": "female",
-    "age": 34,
-    "education": "master",
-    "occupation": "health",
-    "occupation_detail": "Дәрігер",
-    "skills": ["healthcare", "teaching"],
-    "experience": "Ten years in a regional hospital",
-    "years_experience": 10,
-    "languages": ["kk", "zh"],
-    "scripts": ["arabic", "cyrillic"],
-    "ties": ["family"],
-    "return_intention": "maybe",
-    "needs": ["kazakh_language"],
-    "proposals": "Open Kazakh classes",
-    "contribution": ["mentoring"],
-    "association_member": "no",
-    "specialist_consent": "no",
-    "contact_ok": "no",
-}
-
-
-def store(db, changes: dict[str, Any] | None = None, **columns: Any) -> tuple[int, str]:
-    """Store a response through the real service; return its id and receipt code."""
-    answers = {**BASE, **(changes or {})}
-    version = questionnaires.latest(questionnaires.find(SLUG))
-    stored = responses.record_submission(
-        version,
-        str(uuid.uuid4()),
-        answers,
-        language="kk",
-        consent_version="1",
-        consent_language="kk",
-        consented_at=dt.datetime.now(dt.UTC),
-    )
-    if columns:
-        response = db.session.get(Response, stored.response_id)
-        for key, value in columns.items():
-            setattr(response, key, value)
-        db.session.commit()
-    return stored.response_id, stored.receipt
-
-
-def sign_in_as(client, db, role: str) -> None:
-    org = None
-    if role == "coordinator":
-        org = accounts.create_organisation("assoc", {"en": "Association"})
-    email = f"{role}@example.org"
-    accounts.create_user(email, PASSWORD, role, org)
-    page = client.get("/account/login")
-    response = client.post(
-        "/account/login",
-        data={"csrf_token": csrf_token(page.text), "email": email, "password": PASSWORD},
-    )
-    assert response.status_code == 302
 
 
 def download(client, **options: Any):
@@ -120,14 +54,16 @@ def as_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
 # -- CSV --------------------------------------------------------------------------------------
 
 
-def test_csv_is_a_zip_with_codebook_and_round_trips_every_script(client, db):
+def test_csv_is_a_zip_with_codebook_and_round_trips_every_script(
+    client, db, signed_in, make_response
+):
     texts = {
         "occupation_detail": "Дәрігер-хирург",
         "experience": "乌鲁木齐人民医院, 十年",
         "proposals": 'قازاق ٴتىلى مەكتەپتەرىن اشۋ, "quoted"\nand a new line',
     }
-    store(db, texts)
-    sign_in_as(client, db, "analyst")
+    make_response(**texts)
+    signed_in("analyst")
     response = download(client)
     assert response.status_code == 200
     assert response.mimetype == "application/zip"
@@ -146,9 +82,9 @@ def test_csv_is_a_zip_with_codebook_and_round_trips_every_script(client, db):
     assert any(r[0] == "residence.country" and r[4] == "residence_country" for r in book)
 
 
-def test_answers_as_labels_in_the_chosen_language(client, db):
-    store(db)
-    sign_in_as(client, db, "analyst")
+def test_answers_as_labels_in_the_chosen_language(client, db, signed_in, make_response):
+    make_response()
+    signed_in("analyst")
     rows, book = unzip_csv(download(client, lang="ru", labels="y").data)
     (record,) = as_dicts(rows)
     assert record["sex"] == "Женский"
@@ -157,10 +93,10 @@ def test_answers_as_labels_in_the_chosen_language(client, db):
     assert any(r[0] == "sex" and r[6] == "Женский" for r in book)
 
 
-def test_formulas_are_neutralised_in_csv(client, db):
+def test_formulas_are_neutralised_in_csv(client, db, signed_in, make_response):
     for payload in HOSTILE:
-        store(db, {"occupation_detail": payload, "proposals": payload})
-    sign_in_as(client, db, "analyst")
+        make_response(occupation_detail=payload, proposals=payload)
+    signed_in("analyst")
     rows, _book = unzip_csv(download(client).data)
     records = as_dicts(rows)
     assert sorted(r["occupation_detail"] for r in records) == sorted("'" + p for p in HOSTILE)
@@ -171,10 +107,10 @@ def test_formulas_are_neutralised_in_csv(client, db):
     assert {r["residence.lon"] for r in records} == {"87.62"}
 
 
-def test_formulas_are_neutralised_in_xlsx(client, db):
+def test_formulas_are_neutralised_in_xlsx(client, db, signed_in, make_response):
     for payload in HOSTILE:
-        store(db, {"experience": payload})
-    sign_in_as(client, db, "analyst")
+        make_response(experience=payload)
+    signed_in("analyst")
     response = download(client, format="xlsx")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith('attachment; filename="')
@@ -195,10 +131,10 @@ def test_formulas_are_neutralised_in_xlsx(client, db):
     assert all(c.data_type != "f" for row in book["codebook"].iter_rows() for c in row)
 
 
-def test_filters_choose_the_rows(client, db):
-    store(db)
-    store(db, {"residence": {**BASE["residence"], "country": "MN", "region": None}})
-    sign_in_as(client, db, "analyst")
+def test_filters_choose_the_rows(client, db, signed_in, make_response):
+    make_response()
+    make_response(country="MN", region=None)
+    signed_in("analyst")
     rows, _book = unzip_csv(download(client, country="MN").data)
     assert [r["residence.country"] for r in as_dicts(rows)] == ["MN"]
     today = dt.date.today()
@@ -218,8 +154,8 @@ def test_filters_choose_the_rows(client, db):
         {"survey": "no-such-survey"},
     ],
 )
-def test_bad_options_get_a_message_not_a_file(client, db, options):
-    sign_in_as(client, db, "analyst")
+def test_bad_options_get_a_message_not_a_file(client, db, options, signed_in):
+    signed_in("analyst")
     response = download(client, **options)
     assert response.status_code == 400
     assert "Content-Disposition" not in response.headers
@@ -243,12 +179,12 @@ def test_download_names_are_slugs(slug, lang):
     assert header.count('"') == 2
 
 
-def test_a_hostile_slug_cannot_reach_the_header(client, db):
-    store(db)
+def test_a_hostile_slug_cannot_reach_the_header(client, db, signed_in, make_response):
+    make_response()
     survey = db.session.scalar(select(Survey).filter_by(slug=SLUG))
     survey.slug = '../"x";\\y'
     db.session.commit()
-    sign_in_as(client, db, "analyst")
+    signed_in("analyst")
     response = download(client, survey=survey.slug)
     assert response.status_code == 200
     disposition = response.headers["Content-Disposition"]
@@ -264,7 +200,7 @@ def _place(country: str, region: str | None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def places(db):
+def places(db, make_response):
     """Respondents in Uzbekistan (two regions of 12 and 11), Turkey (12 + 3), Germany (5)."""
     for country, region, n in [
         ("UZ", "UZ-TK", 12),
@@ -274,7 +210,7 @@ def places(db):
         ("DE", "DE-BE", 5),
     ]:
         for _ in range(n):
-            store(db, _place(country, region))
+            make_response(**_place(country, region))
 
 
 def _assert_publishable(counts: list[int]) -> None:
@@ -282,8 +218,8 @@ def _assert_publishable(counts: list[int]) -> None:
     assert all(n >= 10 for n in counts), counts
 
 
-def test_geojson_has_counts_of_at_least_k_and_no_points(client, db, places):
-    sign_in_as(client, db, "analyst")
+def test_geojson_has_counts_of_at_least_k_and_no_points(client, db, places, signed_in):
+    signed_in("analyst")
     response = download(client, format="geojson", lang="en")
     assert response.status_code == 200
     assert response.mimetype == "application/geo+json"
@@ -307,8 +243,8 @@ def test_geojson_has_counts_of_at_least_k_and_no_points(client, db, places):
     _assert_publishable(frame["n"].tolist())
 
 
-def test_geopackage_has_country_and_region_layers(client, db, places, tmp_path):
-    sign_in_as(client, db, "analyst")
+def test_geopackage_has_country_and_region_layers(client, db, places, tmp_path, signed_in):
+    signed_in("analyst")
     response = download(client, format="gpkg", lang="kk")
     assert response.status_code == 200
     path = tmp_path / "layers.gpkg"
@@ -330,7 +266,7 @@ def test_geopackage_has_country_and_region_layers(client, db, places, tmp_path):
 def _bulk(db, n: int, text: str) -> None:
     version = questionnaires.latest(questionnaires.find(SLUG))
     now = dt.datetime.now(dt.UTC)
-    answers = {**BASE, "experience": text}
+    answers = valid_answers(experience=text)
     db.session.add_all(
         Response(
             submission_id=str(uuid.uuid4()),
@@ -374,9 +310,9 @@ def test_export_memory_does_not_grow_with_rows(db):
     assert large_peak < small_peak * 1.5, (small_peak, large_peak)
 
 
-def test_csv_download_is_streamed(client, db):
-    store(db)
-    sign_in_as(client, db, "analyst")
+def test_csv_download_is_streamed(client, db, signed_in, make_response):
+    make_response()
+    signed_in("analyst")
     response = download(client)
     assert response.is_streamed
 
@@ -384,9 +320,9 @@ def test_csv_download_is_streamed(client, db):
 # -- audit and the command line -----------------------------------------------------------------
 
 
-def test_every_export_is_audited_without_answer_values(client, db):
-    store(db, {"occupation_detail": "Secret job title"})
-    sign_in_as(client, db, "analyst")
+def test_every_export_is_audited_without_answer_values(client, db, signed_in, make_response):
+    make_response(occupation_detail="Secret job title")
+    signed_in("analyst")
     for fmt in ("csv", "xlsx", "geojson"):
         assert download(client, format=fmt, country="CN", lang="ru").status_code == 200
     events = db.session.scalars(select(AuditEvent).filter_by(action="export")).all()
@@ -418,8 +354,10 @@ def _contents(fmt: str, body: bytes, tmp_path) -> Any:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson", "gpkg"])
-def test_write_to_a_stream_holds_what_the_workspace_downloads(client, db, places, tmp_path, fmt):
-    sign_in_as(client, db, "analyst")
+def test_write_to_a_stream_holds_what_the_workspace_downloads(
+    client, db, places, tmp_path, fmt, signed_in
+):
+    signed_in("analyst")
     downloaded = download(client, format=fmt, lang="ru", labels="y")
     event = db.session.scalar(select(AuditEvent).filter_by(action="export"))
     request = exports.prepare(questionnaires.find(SLUG), fmt, "ru", True, exports.ExportFilters())
@@ -431,8 +369,8 @@ def test_write_to_a_stream_holds_what_the_workspace_downloads(client, db, places
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson", "gpkg"])
-def test_command_line_export(runner, db, tmp_path, fmt):
-    store(db, {"experience": "=1+2"})
+def test_command_line_export(runner, db, tmp_path, fmt, make_response):
+    make_response(experience="=1+2")
     out = tmp_path / f"export.{fmt}"
     result = runner.invoke(
         export_command, ["--format", fmt, "--out", str(out), "--lang", "en", "--labels"]
@@ -459,15 +397,15 @@ def test_command_line_refuses_a_language_the_questionnaire_lacks(runner, db, tmp
 # -- access -----------------------------------------------------------------------------------
 
 
-def test_coordinators_are_refused(client, db):
-    sign_in_as(client, db, "coordinator")
+def test_coordinators_are_refused(client, db, signed_in):
+    signed_in("coordinator")
     assert client.get("/analyst/data/exports").status_code == 403
     assert client.post("/analyst/data/exports", data={"format": "csv"}).status_code in (400, 403)
     assert client.get("/analyst/data/registry?search=1").status_code == 403
 
 
-def test_coordinators_get_403_even_with_a_valid_csrf_token(client, db):
-    sign_in_as(client, db, "coordinator")
+def test_coordinators_get_403_even_with_a_valid_csrf_token(client, db, signed_in):
+    signed_in("coordinator")
     token = csrf_token(client.get("/account/password").text)
     data = {"csrf_token": token, "survey": SLUG, "format": "csv", "lang": "en"}
     assert client.post("/analyst/data/exports", data=data).status_code == 403
@@ -483,8 +421,8 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, db):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson", "gpkg"])
-def test_an_empty_survey_exports_in_every_format(client, db, fmt):
-    sign_in_as(client, db, "analyst")
+def test_an_empty_survey_exports_in_every_format(client, db, fmt, signed_in):
+    signed_in("analyst")
     response = download(client, format=fmt)
     assert response.status_code == 200, response.text[:500]
     assert response.data

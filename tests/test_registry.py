@@ -14,7 +14,6 @@ from app.data.commands import apply_retention_command
 from app.models import Draft, Response
 from app.survey import services
 from tests.respondent import csrf_token
-from tests.test_exports import BASE, sign_in_as, store
 
 EMAIL = "asel.specialist@example.org"
 CONSENTER = {
@@ -32,11 +31,11 @@ CONSENTER = {
 
 
 @pytest.fixture
-def people(db):
+def people(db, make_response):
     """A consenting specialist, a respondent who only wants news, and one who said no."""
-    consenter = store(db, CONSENTER)
-    news_only = store(db, {"contact_ok": "yes", "contact_email": "news@example.org"})
-    refused = store(db, {"occupation_detail": "Refuser's job"})
+    consenter = make_response(**CONSENTER)
+    news_only = make_response(contact_ok="yes", contact_email="news@example.org")
+    refused = make_response(occupation_detail="Refuser's job")
     return {"consenter": consenter, "news_only": news_only, "refused": refused}
 
 
@@ -49,11 +48,11 @@ def entries(page: str) -> list[int]:
     return [int(n) for n in re.findall(r'id="specialist-(\d+)"', page)]
 
 
-def test_only_consenters_appear_with_only_consented_fields(client, db, people):
-    sign_in_as(client, db, "analyst")
+def test_only_consenters_appear_with_only_consented_fields(client, db, people, signed_in):
+    signed_in("analyst")
     page = search(client)
     assert page.status_code == 200
-    assert entries(page.text) == [people["consenter"][0]]
+    assert entries(page.text) == [people["consenter"].response_id]
     text = page.text
     for shown in ("Нейрохирург", "Twenty years of surgery", "Ұйғыр тілі", "China"):
         assert shown in text
@@ -72,20 +71,20 @@ def test_only_consenters_appear_with_only_consented_fields(client, db, people):
     assert page.headers["Cache-Control"] == "no-store"
 
 
-def test_search_by_skill_occupation_country_language_and_contribution(client, db, people):
-    other = store(
-        db,
-        {
-            **CONSENTER,
-            "skills": ["it"],
-            "occupation": "it",
-            "languages": ["ru"],
-            "contribution": ["investment"],
-            "residence": {**BASE["residence"], "country": "MN", "region": None},
-        },
-    )[0]
-    first = people["consenter"][0]
-    sign_in_as(client, db, "analyst")
+def test_search_by_skill_occupation_country_language_and_contribution(
+    client, db, people, signed_in, make_response
+):
+    other = make_response(
+        **CONSENTER,
+        skills=["it"],
+        occupation="it",
+        languages=["ru"],
+        contribution=["investment"],
+        country="MN",
+        region=None,
+    ).response_id
+    first = people["consenter"].response_id
+    signed_in("analyst")
     assert entries(search(client).text) == [first, other]
     assert entries(search(client, skill="it").text) == [other]
     assert entries(search(client, occupation="health").text) == [first]
@@ -96,8 +95,8 @@ def test_search_by_skill_occupation_country_language_and_contribution(client, db
     assert search(client, skill="<script>").status_code == 400
 
 
-def test_searches_are_audited_with_filters_and_counts(client, db, people):
-    sign_in_as(client, db, "analyst")
+def test_searches_are_audited_with_filters_and_counts(client, db, people, signed_in):
+    signed_in("analyst")
     search(client, skill="healthcare", country="CN")
     event = db.session.scalar(select(AuditEvent).filter_by(action="registry_search"))
     assert event.details == {"skill": "healthcare", "country": "CN"}
@@ -110,9 +109,9 @@ def test_searches_are_audited_with_filters_and_counts(client, db, people):
     )
 
 
-def test_contact_is_shown_only_on_an_explicit_audited_post(client, db, people):
-    sign_in_as(client, db, "analyst")
-    rid = people["consenter"][0]
+def test_contact_is_shown_only_on_an_explicit_audited_post(client, db, people, signed_in):
+    signed_in("analyst")
+    rid = people["consenter"].response_id
     page = search(client)
     assert EMAIL not in page.text
     url = f"/analyst/data/registry/{rid}/contact"
@@ -129,11 +128,11 @@ def test_contact_is_shown_only_on_an_explicit_audited_post(client, db, people):
     assert EMAIL not in str(event.details)
 
 
-def test_contact_of_someone_outside_the_registry_is_404(client, db, people):
-    sign_in_as(client, db, "analyst")
+def test_contact_of_someone_outside_the_registry_is_404(client, db, people, signed_in):
+    signed_in("analyst")
     token = csrf_token(search(client).text)
     for key in ("news_only", "refused"):
-        rid = people[key][0]
+        rid = people[key].response_id
         response = client.post(f"/analyst/data/registry/{rid}/contact", data={"csrf_token": token})
         assert response.status_code == 404
         assert "news@example.org" not in response.text
@@ -143,9 +142,9 @@ def test_contact_of_someone_outside_the_registry_is_404(client, db, people):
     )
 
 
-def test_withdrawal_removes_a_specialist_at_once(client, db, people):
-    sign_in_as(client, db, "analyst")
-    rid, receipt = people["consenter"]
+def test_withdrawal_removes_a_specialist_at_once(client, db, people, signed_in):
+    signed_in("analyst")
+    rid, receipt = people["consenter"].response_id, people["consenter"].receipt
     token = csrf_token(search(client).text)
     assert responses.withdraw(receipt)
     assert entries(search(client).text) == []
@@ -154,16 +153,16 @@ def test_withdrawal_removes_a_specialist_at_once(client, db, people):
     assert response.status_code == 404
 
 
-def test_respondent_text_is_escaped(client, db):
-    store(db, {**CONSENTER, "occupation_detail": "<script>alert(1)</script>"})
-    sign_in_as(client, db, "analyst")
+def test_respondent_text_is_escaped(client, db, signed_in, make_response):
+    make_response(**{**CONSENTER, "occupation_detail": "<script>alert(1)</script>"})
+    signed_in("analyst")
     page = search(client)
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
 
 
-def test_coordinators_cannot_search(client, db, people):
-    sign_in_as(client, db, "coordinator")
+def test_coordinators_cannot_search(client, db, people, signed_in):
+    signed_in("coordinator")
     assert search(client).status_code == 403
     assert db.session.scalar(select(AuditEvent).filter_by(action="registry_search")) is None
 
@@ -188,10 +187,10 @@ def _draft(db, days: int, submitted: bool = False) -> int:
     return draft.id
 
 
-def test_retention_anonymises_old_responses_and_keeps_recent_ones(runner, db, app):
+def test_retention_anonymises_old_responses_and_keeps_recent_ones(runner, db, app, make_response):
     app.config.update(RETENTION_DAYS=365, DRAFT_RETENTION_DAYS=30)
-    old = store(db, CONSENTER)[0]
-    recent = store(db, CONSENTER)[0]
+    old = make_response(**CONSENTER).response_id
+    recent = make_response(**CONSENTER).response_id
     _age(db, old, 400)
     _age(db, recent, 100)
     stale, fresh, finished = _draft(db, 40), _draft(db, 5), _draft(db, 40, submitted=True)
@@ -230,12 +229,14 @@ def test_retention_anonymises_old_responses_and_keeps_recent_ones(runner, db, ap
     assert "0 responses" in result.output
 
 
-def test_an_anonymised_specialist_has_no_contact_left(client, db, runner, app):
+def test_an_anonymised_specialist_has_no_contact_left(
+    client, db, runner, app, signed_in, make_response
+):
     app.config.update(RETENTION_DAYS=30)
-    rid = store(db, CONSENTER)[0]
+    rid = make_response(**CONSENTER).response_id
     _age(db, rid, 31)
     runner.invoke(apply_retention_command)
-    sign_in_as(client, db, "analyst")
+    signed_in("analyst")
     page = search(client)
     assert entries(page.text) == [rid]
     assert "Show contact" not in page.text
