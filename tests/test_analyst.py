@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import html
 import re
-import uuid
 from typing import Any
 
 import pytest
@@ -15,14 +14,13 @@ from sqlalchemy import func, select
 
 from app import questionnaires
 from app.accounts import services as accounts
-from app.accounts.models import AuditEvent, User
+from app.accounts.models import AuditEvent
 from app.analyst.dashboard import link_labels
 from app.extensions import db
 from app.models import Response
 from app.questionnaires import questionnaire_of
-from app.responses import record_submission
 from geo.synthetic import HOSTILE_STRINGS
-from tests.test_accounts import PASSWORD, sign_in
+from tests.conftest import valid_answers
 
 SLUG = "kazakh-diaspora"
 IMG = "<img src=x onerror=alert(1)>"
@@ -30,72 +28,32 @@ TEMPLATE = "${alert(1)}"
 
 
 def answers_for(country: str, **extra: Any) -> dict[str, Any]:
-    """Return valid answers of the bundled questionnaire for a respondent living in ``country``."""
-    answers: dict[str, Any] = {
-        "residence": {
-            "country": country,
-            "region": None,
-            "city": None,
-            "city_id": None,
-            "geo": None,
-        },
+    """Return valid answers of the bundled questionnaire for a respondent living in ``country``
+    (no region, city or point given), a citizen of it, aged 30, there for 12 years."""
+    defaults: dict[str, Any] = {
+        "country": country,
+        "region": None,
+        "city": None,
+        "geo": None,
         "citizenship": country,
-        "sex": "female",
         "age": 30,
-        "education": "master",
-        "occupation": "health",
         "skills": ["healthcare"],
         "languages": ["kk", "ru"],
         "scripts": ["cyrillic"],
-        "ties": ["family"],
-        "return_intention": "maybe",
-        "needs": ["kazakh_language"],
-        "contribution": ["mentoring"],
-        "association_member": "no",
-        "specialist_consent": "no",
         "years_in_country": 12,
     }
-    answers.update(extra)
-    return answers
-
-
-def submit(answers: dict[str, Any], language: str = "kk", link_id: int | None = None) -> None:
-    """Store a response the way the survey does."""
-    version = questionnaires.latest(questionnaires.find(SLUG))
-    record_submission(
-        version,
-        str(uuid.uuid4()),
-        answers,
-        language=language,
-        consent_version="1",
-        consent_language=language,
-        consented_at=dt.datetime.now(dt.UTC),
-        link_id=link_id,
-    )
-
-
-def seed(country: str, n: int, **extra: Any) -> None:
-    for _ in range(n):
-        submit(answers_for(country, **extra))
+    return valid_answers(**{**defaults, **extra})
 
 
 @pytest.fixture
-def users(db):
-    """The database, ready for :func:`as_role` to add users (hashing passwords takes time)."""
-    return db
+def seed(make_response):
+    """Return ``seed(country, n, **extra)``, which stores ``n`` responses of :func:`answers_for`."""
 
+    def seed(country: str, n: int, **extra: Any) -> None:
+        for _ in range(n):
+            make_response(**answers_for(country, **extra))
 
-def as_role(client, role: str):
-    """Create a user with ``role`` (a coordinator with an organisation) and sign in."""
-    email = f"{role}@example.org"
-    if db.session.scalar(select(User).filter_by(email=email)) is None:
-        org = None
-        if role == "coordinator":
-            org = accounts.create_organisation("assoc", {"en": "An association"}, "TR")
-        accounts.create_user(email, PASSWORD, role, org)
-    response = sign_in(client, email=email)
-    assert response.status_code == 302, response.status_code
-    return client
+    return seed
 
 
 def small_numbers(page: str, k: int) -> list[str]:
@@ -133,9 +91,9 @@ def table_row(page: str, label: str) -> str:
 
 
 @pytest.mark.parametrize("role", ["admin", "analyst"])
-def test_dashboard_and_profiles_render_for_admin_and_analyst(client, users, role):
+def test_dashboard_and_profiles_render_for_admin_and_analyst(client, role, signed_in, seed):
     seed("RU", 6)
-    as_role(client, role)
+    signed_in(role)
     page = client.get("/analyst/?lang=en")
     assert page.status_code == 200
     assert "<h1>Dashboard</h1>" in page.text
@@ -150,7 +108,7 @@ def test_dashboard_and_profiles_render_for_admin_and_analyst(client, users, role
     assert "<script" not in profile.text  # no script of any kind, let alone a third party's
 
 
-def test_coordinators_are_refused_and_visitors_sent_to_sign_in(client, users):
+def test_coordinators_are_refused_and_visitors_sent_to_sign_in(client, signed_in):
     for url in (
         "/analyst/",
         "/analyst/countries",
@@ -161,7 +119,7 @@ def test_coordinators_are_refused_and_visitors_sent_to_sign_in(client, users):
         anonymous = client.get(url)
         assert anonymous.status_code == 302, url
         assert "/account/login" in anonymous.headers["Location"]
-    as_role(client, "coordinator")
+    signed_in("coordinator")
     for url in (
         "/analyst/",
         "/analyst/countries",
@@ -172,8 +130,8 @@ def test_coordinators_are_refused_and_visitors_sent_to_sign_in(client, users):
 
 
 @pytest.mark.parametrize("iso2", ["XX", "ru", "RUS", "R1", "%3Cb%3E"])
-def test_unknown_or_invalid_country_codes_are_not_found(client, users, iso2):
-    as_role(client, "analyst")
+def test_unknown_or_invalid_country_codes_are_not_found(client, iso2, signed_in):
+    signed_in("analyst")
     assert client.get(f"/analyst/countries/{iso2}").status_code == 404
     assert client.get(f"/analyst/countries/{iso2}/report?lang=en").status_code == 404
 
@@ -181,10 +139,10 @@ def test_unknown_or_invalid_country_codes_are_not_found(client, users, iso2):
 # -- small counts -------------------------------------------------------------------------------
 
 
-def test_every_number_on_the_analyst_pages_respects_k5(client, users):
+def test_every_number_on_the_analyst_pages_respects_k5(client, signed_in, seed):
     seed("MN", 3)
     seed("RU", 12)
-    as_role(client, "analyst")
+    signed_in("analyst")
     dashboard = client.get("/analyst/?lang=en").text
     assert "fewer than 5" in dashboard
     assert ">3<" not in table_row(dashboard, "Mongolia")
@@ -204,11 +162,11 @@ def test_every_number_on_the_analyst_pages_respects_k5(client, users):
     assert "Too few respondents live here" in profile
 
 
-def test_breakdowns_hide_small_answers_and_their_complements(client, users):
+def test_breakdowns_hide_small_answers_and_their_complements(client, signed_in, seed):
     seed("RU", 20)
     seed("RU", 2, sex="male", education="doctorate", skills=["law"])
     seed("TR", 20)
-    as_role(client, "analyst")
+    signed_in("analyst")
     page = client.get("/analyst/countries/RU?lang=en").text
     assert small_numbers(page, 5) == []
     assert "fewer than 5" in table_row(page, "Doctorate (PhD, candidate or doctor of sciences)")
@@ -218,10 +176,10 @@ def test_breakdowns_hide_small_answers_and_their_complements(client, users):
     assert shows_about(table_row(dashboard, "Total"), 42)
 
 
-def test_country_filter_and_k_hold_together(client, users):
+def test_country_filter_and_k_hold_together(client, signed_in, seed):
     seed("RU", 7)
     seed("TR", 9)
-    as_role(client, "analyst")
+    signed_in("analyst")
     page = client.get("/analyst/?lang=en&country=RU").text
     assert small_numbers(page, 5) == []
     assert shows_about(table_row(page, "Russia"), 7)
@@ -248,9 +206,9 @@ def test_country_filter_and_k_hold_together(client, users):
         "country=ru&since=2000-01-01&until=2100-12-31&version=1",
     ],
 )
-def test_bad_filters_get_a_message_not_an_error(client, users, query):
+def test_bad_filters_get_a_message_not_an_error(client, query, signed_in, seed):
     seed("RU", 5)
-    as_role(client, "analyst")
+    signed_in("analyst")
     response = client.get(f"/analyst/?lang=en&{query}")
     assert response.status_code in (200, 400), response.status_code
     if response.status_code == 200:
@@ -262,9 +220,9 @@ def test_bad_filters_get_a_message_not_an_error(client, users, query):
             assert "Some filters were not applied" in response.text
 
 
-def test_date_and_version_filters_select_responses(client, users):
+def test_date_and_version_filters_select_responses(client, signed_in, seed):
     seed("RU", 6)
-    as_role(client, "analyst")
+    signed_in("analyst")
     today = dt.date.today()
     empty = client.get(f"/analyst/?lang=en&until={today - dt.timedelta(days=3)}").text
     assert "Russia" not in empty
@@ -275,23 +233,11 @@ def test_date_and_version_filters_select_responses(client, users):
 # -- escaping -----------------------------------------------------------------------------------
 
 
-def test_hostile_text_is_escaped_wherever_it_is_shown(client, users):
+def test_hostile_text_is_escaped_wherever_it_is_shown(client, signed_in, make_response):
     for payload in (IMG, TEMPLATE):
         for _ in range(5):
-            submit(
-                answers_for(
-                    "TR",
-                    residence={
-                        "country": "TR",
-                        "region": None,
-                        "city": payload,
-                        "city_id": None,
-                        "geo": None,
-                    },
-                    proposals=payload,
-                )
-            )
-    as_role(client, "analyst")
+            make_response(**answers_for("TR", city=payload, proposals=payload))
+    signed_in("analyst")
     escaped = html.escape(IMG, quote=False)
     for url in ("/analyst/?lang=en", "/analyst/countries?lang=en", "/analyst/countries/TR?lang=en"):
         page = client.get(url).text
@@ -303,10 +249,10 @@ def test_hostile_text_is_escaped_wherever_it_is_shown(client, users):
     assert f'<li dir="auto">{TEMPLATE}</li>' in page  # shown as text, in no script at all
 
 
-def test_hostile_strings_from_synthetic_data_are_escaped(client, users, runner):
+def test_hostile_strings_from_synthetic_data_are_escaped(client, runner, signed_in):
     result = runner.invoke(args=["atlas", "generate-synthetic", "3000", "--seed", "7"])
     assert result.exit_code == 0, result.output
-    as_role(client, "analyst")
+    signed_in("analyst")
     shown = 0
     for country in ("CN", "UZ", "RU", "TR", "MN"):
         page = client.get(f"/analyst/countries/{country}?lang=en").text
@@ -323,14 +269,14 @@ def test_hostile_strings_from_synthetic_data_are_escaped(client, users, runner):
 # -- proposals and the audit log ------------------------------------------------------------------
 
 
-def test_viewing_proposals_is_recorded_and_only_analysts_see_them(client, users):
+def test_viewing_proposals_is_recorded_and_only_analysts_see_them(client, signed_in, seed):
     seed("RU", 5, proposals="Open a Kazakh school in Omsk")
-    as_role(client, "admin")
+    signed_in("admin")
     page = client.get("/analyst/countries/RU?lang=en").text
     assert "Open a Kazakh school" not in page
     assert db.session.scalar(select(AuditEvent).filter_by(action="view_proposals")) is None
     analyst = client.application.test_client()
-    as_role(analyst, "analyst")
+    signed_in("analyst", client=analyst)
     page = analyst.get("/analyst/countries/RU?lang=en").text
     assert "Open a Kazakh school in Omsk" in page
     event = db.session.scalar(select(AuditEvent).filter_by(action="view_proposals"))
@@ -342,17 +288,13 @@ def test_viewing_proposals_is_recorded_and_only_analysts_see_them(client, users)
 # -- the printable report -------------------------------------------------------------------------
 
 
-def test_report_uses_k10_carries_no_free_text_and_stands_alone(client, users):
+def test_report_uses_k10_carries_no_free_text_and_stands_alone(client, signed_in, seed):
     seed("RU", 12, proposals="My own words", occupation_detail="Surgeon")
     seed("RU", 7, sex="male")
-    seed(
-        "RU",
-        6,
-        residence={"country": "RU", "region": "RU-OMS", "city": IMG, "city_id": None, "geo": None},
-    )
+    seed("RU", 6, region="RU-OMS", city=IMG)
     seed("TR", 3)
     seed("UZ", 10)  # Türkiye's 3 is hidden, and Uzbekistan's 10 with it (not Russia's 25)
-    as_role(client, "analyst")
+    signed_in("analyst")
     response = client.get("/analyst/countries/RU/report?lang=ru")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
@@ -373,10 +315,10 @@ def test_report_uses_k10_carries_no_free_text_and_stands_alone(client, users):
     assert db.session.scalar(select(AuditEvent).filter_by(action="download_country_report"))
 
 
-def test_pages_credit_the_boundary_and_place_data(client, users):
+def test_pages_credit_the_boundary_and_place_data(client, signed_in, seed):
     """GeoNames (CC BY 4.0) and Natural Earth are credited wherever their data are drawn."""
     seed("RU", 12)
-    as_role(client, "analyst")
+    signed_in("analyst")
     for url in (
         "/analyst/?lang=en",
         "/analyst/countries/RU?lang=en",
@@ -387,28 +329,30 @@ def test_pages_credit_the_boundary_and_place_data(client, users):
 
 
 @pytest.mark.parametrize("lang", ["kk", "kk-Arab", "en", "zh-Hans"])
-def test_report_in_every_offered_language(client, users, lang):
+def test_report_in_every_offered_language(client, lang, signed_in, seed):
     seed("RU", 10)
-    as_role(client, "analyst")
+    signed_in("analyst")
     response = client.get(f"/analyst/countries/RU/report?lang={lang}")
     assert response.status_code == 200
     assert f'lang="{lang}"' in response.text
     assert ('dir="rtl"' in response.text) == (lang == "kk-Arab")
 
 
-def test_report_in_a_language_not_offered_is_not_found(client, users):
-    as_role(client, "analyst")
+def test_report_in_a_language_not_offered_is_not_found(client, signed_in):
+    signed_in("analyst")
     assert client.get("/analyst/countries/RU/report?lang=xx").status_code == 404
 
 
 # -- data -----------------------------------------------------------------------------------------
 
 
-def test_kept_counts_read_indexed_columns_and_role_answers(db):
+def test_kept_counts_read_indexed_columns_and_role_answers(db, make_response):
     from app import counts
 
-    submit(answers_for("TR", skills=["law", "it"], scripts=["latin"]), language="tr", link_id=4)
-    submit(answers_for("RU"))
+    make_response(
+        language="tr", link_id=4, **answers_for("TR", skills=["law", "it"], scripts=["latin"])
+    )
+    make_response(**answers_for("RU"))
     scope = counts.scope_of(SLUG)
     rows = counts.rows(scope, counts.FACT_NAMES)
     found = {(f, v): n for f, v, n in rows[["fact", "value", "n"]].itertuples(index=False)}
@@ -453,16 +397,18 @@ def test_generate_synthetic_follows_the_questionnaire(runner, db):
     assert again.exit_code != 0
 
 
-def test_drop_off_counts_started_and_submitted(client, users, runner):
+def test_drop_off_counts_started_and_submitted(client, runner, signed_in):
     runner.invoke(args=["atlas", "generate-synthetic", "200", "--seed", "5"])
-    as_role(client, "analyst")
+    signed_in("analyst")
     page = client.get("/analyst/?lang=en").text
     row = table_row(page, "Submitted")
     assert shows_about(row, 200)
     assert small_numbers(page, 5) == []
 
 
-def test_dashboard_counts_responses_by_link_and_by_association(client, users):
+def test_dashboard_counts_responses_by_link_and_by_association(
+    client, signed_in, make_response, seed
+):
     from app.links import services as links
 
     survey = questionnaires.find(SLUG)
@@ -476,9 +422,9 @@ def test_dashboard_counts_responses_by_link_and_by_association(client, users):
     assert owners[radio.id] == "Birlik society" and owners[club.id] == "Dostyq club"
     for link, n in ((flyer, 12), (radio, 9), (club, 3)):
         for _ in range(n):
-            submit(answers_for("TR"), link_id=link.id)
+            make_response(link_id=link.id, **answers_for("TR"))
     seed("TR", 20)  # came without a link
-    as_role(client, "analyst")
+    signed_in("analyst")
     page = client.get("/analyst/?lang=en").text
     by_link = page.split("Responses by distribution link", 1)[1].split("</table>")[0]
     assert shows_about(table_row(by_link, "Mosque flyer"), 12)
@@ -491,20 +437,13 @@ def test_dashboard_counts_responses_by_link_and_by_association(client, users):
     assert small_numbers(page, 5) == []
 
 
-def test_pages_follow_new_and_withdrawn_responses(client, users):
+def test_pages_follow_new_and_withdrawn_responses(client, signed_in, make_response, seed):
     from app.responses import withdraw
 
     seed("RU", 6)
-    as_role(client, "analyst")
+    signed_in("analyst")
     assert shows_about(table_row(client.get("/analyst/?lang=en").text, "Russia"), 6)
-    version = questionnaires.latest(questionnaires.find(SLUG))
-    receipts = [
-        record_submission(
-            version, str(uuid.uuid4()), answers_for("RU"), language="kk", consent_version="1",
-            consent_language="kk", consented_at=dt.datetime.now(dt.UTC),
-        ).receipt
-        for _ in range(3)
-    ]  # fmt: skip
+    receipts = [make_response(**answers_for("RU")).receipt for _ in range(3)]
     assert shows_about(table_row(client.get("/analyst/?lang=en").text, "Russia"), 9)
     assert withdraw(receipts[-1])
     assert shows_about(table_row(client.get("/analyst/?lang=en").text, "Russia"), 8)

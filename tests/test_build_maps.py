@@ -8,7 +8,18 @@ import re
 import pytest
 
 from app.maps import publish
-from tests.test_analyst import as_role, seed
+
+
+@pytest.fixture
+def seed(make_response):
+    """Return ``seed(country, n)``, which stores ``n`` responses of citizens of ``country`` living
+    there (no region, city or point given)."""
+
+    def seed(country: str, n: int) -> None:
+        for _ in range(n):
+            make_response(country=country, region=None, city=None, geo=None, citizenship=country)
+
+    return seed
 
 
 @pytest.fixture
@@ -53,10 +64,12 @@ def test_build_maps_refuses_unknown_languages_and_surveys(runner, db, maps_dir):
     assert not maps_dir.exists()
 
 
-def test_dashboard_frames_the_built_map_under_a_strict_policy(client, runner, db, maps_dir):
+def test_dashboard_frames_the_built_map_under_a_strict_policy(
+    client, runner, db, maps_dir, signed_in, seed
+):
     seed("RU", 12)
     seed("TR", 11)
-    as_role(client, "analyst")
+    signed_in("analyst")
     before = client.get("/analyst/?lang=en").text
     assert "<iframe" not in before
     assert "No published maps have been built yet" in before
@@ -83,7 +96,9 @@ def test_dashboard_frames_the_built_map_under_a_strict_policy(client, runner, db
     assert client.get("/analyst/maps/assets/..%2Fmanifest.json").status_code == 404
 
 
-def test_map_assets_are_served_without_a_session_but_maps_are_not(client, runner, db, maps_dir):
+def test_map_assets_are_served_without_a_session_but_maps_are_not(
+    client, runner, db, maps_dir, seed
+):
     seed("RU", 10)
     assert runner.invoke(args=["atlas", "build-maps", "--lang", "en"]).exit_code == 0
     # A sandboxed frame sends no cookies with its requests: Leaflet (no data) is public.
