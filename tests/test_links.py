@@ -12,7 +12,7 @@ import pytest
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select
 
-from app import create_app, questionnaires, responses
+from app import create_app, questionnaires
 from app.accounts import services as accounts
 from app.accounts.models import User
 from app.extensions import limiter
@@ -21,8 +21,8 @@ from app.links.commands import create_link as create_link_command
 from app.links.models import DistributionLink, Invitation, LinkDay
 from app.models import Draft, Response, Survey, utcnow
 from app.survey import services as survey_services
+from tests.conftest import PASSWORD, log_in, seed_completions
 from tests.respondent import SLUG, Respondent, csrf_token
-from tests.test_accounts import PASSWORD, sign_in
 
 # -- fixtures and helpers ---------------------------------------------------------------------
 
@@ -46,24 +46,6 @@ def new_link(db, org, **options) -> DistributionLink:
     return services.create_link(survey(db), org, options.pop("label", "Flyer"), **options)
 
 
-def seed_completions(db, link: DistributionLink, n: int, country: str = "CN", lang: str = "kk"):
-    """Store ``n`` responses that came through ``link``, each from its own draft."""
-    version = questionnaires.latest(survey(db))
-    for _ in range(n):
-        draft, _token = survey_services.start_draft(version, lang, "1", link_id=link.id)
-        responses.record_submission(
-            version,
-            draft.submission_id,
-            {"residence": {"country": country}},
-            language=lang,
-            consent_version="1",
-            consent_language=lang,
-            consented_at=draft.consented_at,
-            link_id=link.id,
-        )
-        survey_services.finish_draft(draft)
-
-
 def seed_drafts(db, link: DistributionLink, n: int) -> None:
     version = questionnaires.latest(survey(db))
     for _ in range(n):
@@ -84,7 +66,7 @@ def visit_link(client, link: DistributionLink) -> Respondent:
 
 def test_coordinator_creates_a_link_for_their_own_organisation(client, db, orgs):
     a, b = orgs
-    sign_in(client, "coord-a@example.org")
+    log_in(client, "coord-a@example.org")
     page = client.get("/links/new")
     assert page.status_code == 200
     response = client.post(
@@ -124,7 +106,7 @@ def test_coordinator_creates_a_link_for_their_own_organisation(client, db, orgs)
     ],
 )
 def test_bad_link_input_gets_a_message_not_a_500(client, db, orgs, field, value):
-    sign_in(client, "coord-a@example.org")
+    log_in(client, "coord-a@example.org")
     page = client.get("/links/new")
     data = {"csrf_token": csrf_token(page.text), "survey": str(survey(db).id), "label": "x"}
     data[field] = value
@@ -206,7 +188,7 @@ def test_links_that_take_no_responses_say_why_in_the_respondents_language(
     )
     if "status" in setup:
         services.set_status(link, setup["status"])
-    seed_completions(db, link, setup.get("responses", 0))
+    seed_completions(link, setup.get("responses", 0))
     drafts = db.session.scalar(select(func.count()).select_from(Draft))
     page = client.get(f"/l/{link.code}")
     assert page.status_code == 410
@@ -237,7 +219,7 @@ def test_revoked_link_at_submission_keeps_the_draft_and_says_so(client, db, orgs
 
 def test_full_link_at_submission_keeps_the_second_draft(client, app, db, orgs):
     link = new_link(db, orgs[0], response_cap=10)
-    seed_completions(db, link, 9)
+    seed_completions(link, 9)
     first = visit_link(client, link)
     first.answer_all()
     other = app.test_client()
@@ -350,7 +332,7 @@ def test_link_traffic_is_rate_limited_per_address_and_per_link(database_url, db,
 
 
 def coordinator_page(client, link) -> str:
-    sign_in(client, "coord-a@example.org")
+    log_in(client, "coord-a@example.org")
     page = client.get(f"/links/{link.id}")
     assert page.status_code == 200
     return page.text
@@ -368,11 +350,11 @@ def number(text: str) -> int | None:
 
 def test_coordinator_sees_no_figure_until_ten_complete(client, db, orgs):
     link = new_link(db, orgs[0])
-    seed_completions(db, link, 9)
+    seed_completions(link, 9)
     page = coordinator_page(client, link)
     assert 'id="no-figures"' in page and 'id="completed"' not in page
     assert not re.search(r"<td[^>]*>9</td>", page)
-    seed_completions(db, link, 1)
+    seed_completions(link, 1)
     page = client.get(f"/links/{link.id}").text
     completed = number(cell(page, "completed"))
     assert completed is not None and 10 <= completed <= 13  # perturbed, never below k
@@ -382,7 +364,7 @@ def test_coordinator_sees_no_figure_until_ten_complete(client, db, orgs):
 
 def test_a_small_number_of_unfinished_drafts_cannot_be_worked_out(client, db, orgs):
     link = new_link(db, orgs[0])
-    seed_completions(db, link, 12)
+    seed_completions(link, 12)
     seed_drafts(db, link, 3)
     page = coordinator_page(client, link)
     assert number(cell(page, "completed")) in range(10, 16)
@@ -392,8 +374,8 @@ def test_a_small_number_of_unfinished_drafts_cannot_be_worked_out(client, db, or
 
 def test_breakdowns_fold_small_groups_without_naming_them(client, db, orgs):
     link = new_link(db, orgs[0])
-    seed_completions(db, link, 20, country="CN", lang="kk")
-    seed_completions(db, link, 3, country="RU", lang="ru")
+    seed_completions(link, 20, country="CN", lang="kk")
+    seed_completions(link, 3, country="RU", lang="ru")
     page = coordinator_page(client, link)
     by_country = page.split("Responses by country")[1].split("</table>")[0]
     # RU (3) is folded into "all others", which would then be small: China joins it. Neither
@@ -430,8 +412,8 @@ def test_funnel_never_shows_or_implies_a_count_below_k(completed, in_progress):
 def test_analysts_compare_links_at_k5(client, db, orgs):
     a, b = orgs
     for label, org, n in (("Mosque", a, 8), ("Telegram", b, 7), ("Radio", b, 4)):
-        seed_completions(db, new_link(db, org, label=label), n)
-    sign_in(client, "analyst@example.org")
+        seed_completions(new_link(db, org, label=label), n)
+    log_in(client, "analyst@example.org")
     page = client.get("/links/compare")
     assert page.status_code == 200
     rows = {
@@ -451,7 +433,7 @@ def test_analysts_compare_links_at_k5(client, db, orgs):
 
 def test_qr_codes_and_posters(client, db, orgs):
     link = new_link(db, orgs[0])
-    sign_in(client, "coord-a@example.org")
+    log_in(client, "coord-a@example.org")
     svg = client.get(f"/links/{link.id}/qr.svg")
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
     assert svg.data.startswith(b"<svg")
@@ -478,8 +460,8 @@ def test_qr_codes_and_posters(client, db, orgs):
 def test_coordinators_never_reach_another_organisations_links(client, db, orgs):
     a, b = orgs
     theirs = new_link(db, b, label="B only")
-    seed_completions(db, theirs, 12)
-    sign_in(client, "coord-a@example.org")
+    seed_completions(theirs, 12)
+    log_in(client, "coord-a@example.org")
     for path in ("", "/qr.svg", "/qr.png", "/poster", "/poster?lang=kk"):
         assert client.get(f"/links/{theirs.id}{path}").status_code == 404, path
     page = client.get("/links/")
@@ -501,7 +483,7 @@ def test_coordinators_never_reach_another_organisations_links(client, db, orgs):
 
 def test_coordinator_manages_own_link_status(client, db, orgs):
     link = new_link(db, orgs[0])
-    sign_in(client, "coord-a@example.org")
+    log_in(client, "coord-a@example.org")
     token = csrf_token(client.get(f"/links/{link.id}").text)
     assert (
         client.post(
@@ -576,7 +558,7 @@ def accept(client, url, password, confirm=None):
 
 def test_invitation_creates_a_coordinator_once(app, client, db, orgs):
     a, _b = orgs
-    sign_in(client, "analyst@example.org")
+    log_in(client, "analyst@example.org")
     url = invite(client, a)
     assert url.startswith("http://atlas.example/links/invite/")
     assert url not in client.get("/links/invitations").text  # shown once
@@ -591,11 +573,11 @@ def test_invitation_creates_a_coordinator_once(app, client, db, orgs):
     user = db.session.scalar(select(User).filter_by(email="new@example.org"))
     assert (user.role, user.organisation_id) == ("coordinator", a.id)
     assert accept(app.test_client(), url, "another long passphrase").status_code == 404
-    assert sign_in(newcomer, "new@example.org", "long enough passphrase").status_code == 302
+    assert log_in(newcomer, "new@example.org", "long enough passphrase").status_code == 302
 
 
 def test_expired_invitation_is_refused(client, db, orgs):
-    sign_in(client, "analyst@example.org")
+    log_in(client, "analyst@example.org")
     url = invite(client, orgs[0])
     invitation = db.session.scalar(select(Invitation))
     invitation.expires_at = utcnow() - timedelta(minutes=1)
