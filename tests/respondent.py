@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from typing import Any
 
 from flask.testing import FlaskClient
 
 SLUG = "kazakh-diaspora"
+#: The JSON submission API of the bundled questionnaire.
+API_URL = f"/api/v1/surveys/{SLUG}/submissions"
 
 #: Valid form answers for every page of the bundled questionnaire, by input name.
 FORM_ANSWERS: dict[str, Any] = {
@@ -41,6 +44,33 @@ FORM_ANSWERS: dict[str, Any] = {
     "specialist_consent": "no",
     "contact_ok": "no",
 }
+
+
+def api_body(**answers: Any) -> dict[str, Any]:
+    """Return a JSON API submission (a new submission id, in Russian, with consent) of a
+    respondent in Tashkent; ``answers`` replace top-level answers."""
+    base: dict[str, Any] = {
+        "residence": {
+            "country": "UZ",
+            "region": "UZ-TK",
+            "city": "Tashkent",
+            "geo": [41.3111, 69.2797],
+        },
+        "citizenship": "UZ",
+        "sex": "male",
+        "age": 52,
+        "skills": ["agriculture", "management"],
+        "needs": ["legal_kandas"],
+        "association_member": "yes",
+        "association_name": "Qazaq Birlestigi",
+    }
+    base.update(answers)
+    return {
+        "submission_id": str(uuid.uuid4()),
+        "language": "ru",
+        "consent": {"given": True, "version": "1"},
+        "answers": base,
+    }
 
 
 def csrf_token(page: str) -> str:

@@ -3,39 +3,12 @@
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
 from sqlalchemy import func, select
 
 from app.models import Response
-
-URL = "/api/v1/surveys/kazakh-diaspora/submissions"
-
-
-def body(**answers):
-    base = {
-        "residence": {
-            "country": "UZ",
-            "region": "UZ-TK",
-            "city": "Tashkent",
-            "geo": [41.3111, 69.2797],
-        },
-        "citizenship": "UZ",
-        "sex": "male",
-        "age": 52,
-        "skills": ["agriculture", "management"],
-        "needs": ["legal_kandas"],
-        "association_member": "yes",
-        "association_name": "Qazaq Birlestigi",
-    }
-    base.update(answers)
-    return {
-        "submission_id": str(uuid.uuid4()),
-        "language": "ru",
-        "consent": {"given": True, "version": "1"},
-        "answers": base,
-    }
+from tests.respondent import API_URL, api_body
 
 
 def stored(db) -> int:
@@ -43,15 +16,15 @@ def stored(db) -> int:
 
 
 def test_created_then_identical_repeat_then_conflict(client, db):
-    payload = body()
-    first = client.post(URL, json=payload)
+    payload = api_body()
+    first = client.post(API_URL, json=payload)
     assert first.status_code == 201, first.json
     assert first.json["status"] == "created"
-    repeat = client.post(URL, json=payload)
+    repeat = client.post(API_URL, json=payload)
     assert repeat.status_code == 200
     assert repeat.json["receipt"] == first.json["receipt"]
     changed = dict(payload, answers={**payload["answers"], "age": 53})
-    conflict = client.post(URL, json=changed)
+    conflict = client.post(API_URL, json=changed)
     assert conflict.status_code == 409
     assert stored(db) == 1
     row = db.session.scalar(select(Response))
@@ -61,8 +34,8 @@ def test_created_then_identical_repeat_then_conflict(client, db):
 
 
 def test_field_errors_are_per_question_and_in_the_language(client, db):
-    payload = body(age=7, sex="dragon", citizenship="ZZ", unknown_field="x", skills="nope")
-    response = client.post(URL, json=payload)
+    payload = api_body(age=7, sex="dragon", citizenship="ZZ", unknown_field="x", skills="nope")
+    response = client.post(API_URL, json=payload)
     assert response.status_code == 422
     errors = response.json["errors"]
     assert set(errors) >= {
@@ -76,10 +49,10 @@ def test_field_errors_are_per_question_and_in_the_language(client, db):
 
 
 def test_required_answers_and_consent_are_enforced(client, db):
-    payload = body()
+    payload = api_body()
     del payload["answers"]["citizenship"]
     payload["consent"] = {"given": False, "version": "1"}
-    response = client.post(URL, json=payload)
+    response = client.post(API_URL, json=payload)
     assert response.status_code == 422
     assert "answers.citizenship" in response.json["errors"]
     assert "consent" in response.json["errors"]
@@ -87,8 +60,8 @@ def test_required_answers_and_consent_are_enforced(client, db):
 
 
 def test_irrelevant_answers_are_dropped(client, db):
-    payload = body(association_member="no", association_name="should not be kept")
-    assert client.post(URL, json=payload).status_code == 201
+    payload = api_body(association_member="no", association_name="should not be kept")
+    assert client.post(API_URL, json=payload).status_code == 201
     assert "association_name" not in db.session.scalar(select(Response)).answers
 
 
@@ -103,32 +76,32 @@ def test_irrelevant_answers_are_dropped(client, db):
     ],
 )
 def test_malformed_bodies_get_a_reason_not_a_500(client, db, data, content_type, status):
-    response = client.post(URL, data=data, content_type=content_type)
+    response = client.post(API_URL, data=data, content_type=content_type)
     assert response.status_code == status
     assert response.json["error"]
     assert stored(db) == 0
 
 
 def test_too_large_body_is_413(client, db):
-    payload = body(proposals="я" * 400_000)
-    response = client.post(URL, json=payload)
+    payload = api_body(proposals="я" * 400_000)
+    response = client.post(API_URL, json=payload)
     assert response.status_code == 413
     assert stored(db) == 0
 
 
 def test_unknown_survey_is_404_json(client):
-    response = client.post("/api/v1/surveys/nope/submissions", json=body())
+    response = client.post("/api/v1/surveys/nope/submissions", json=api_body())
     assert response.status_code == 404
     assert response.json["status"] == 404
 
 
 def test_concurrent_identical_submissions_store_one_row(app, db):
-    payload = body()
+    payload = api_body()
     results: list[int] = []
 
     def send() -> None:
         with app.test_client() as c:
-            results.append(c.post(URL, json=payload).status_code)
+            results.append(c.post(API_URL, json=payload).status_code)
 
     threads = [threading.Thread(target=send) for _ in range(8)]
     for t in threads:
@@ -141,12 +114,12 @@ def test_concurrent_identical_submissions_store_one_row(app, db):
 
 
 def test_concurrent_different_submissions_all_stored(app, db):
-    payloads = [body(age=20 + i) for i in range(12)]
+    payloads = [api_body(age=20 + i) for i in range(12)]
     results: list[int] = []
 
     def send(p) -> None:
         with app.test_client() as c:
-            results.append(c.post(URL, json=p).status_code)
+            results.append(c.post(API_URL, json=p).status_code)
 
     threads = [threading.Thread(target=send, args=(p,)) for p in payloads]
     for t in threads:
@@ -159,9 +132,9 @@ def test_concurrent_different_submissions_all_stored(app, db):
 
 
 def test_coordinates_that_disagree_with_the_country_are_flagged_not_overwritten(client, db):
-    payload = body()
+    payload = api_body()
     payload["answers"]["residence"] = {"country": "UZ", "geo": [43.2567, 76.9286]}  # Almaty
-    assert client.post(URL, json=payload).status_code == 201
+    assert client.post(API_URL, json=payload).status_code == 201
     row = db.session.scalar(select(Response))
     assert (row.country, row.geo_country, row.geo_mismatch) == ("UZ", "KZ", True)
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.models import Response
-from tests.test_api import URL
+from tests.respondent import API_URL
 
 FUZZ_EXAMPLES = int(os.environ.get("ATLAS_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(
@@ -144,7 +144,7 @@ def count(db) -> int:
 def check(client, db, data: bytes | str, content_type: str) -> int:
     """Send one body; assert no 500 and that only a 201 stored (exactly one) row."""
     before = count(db)
-    response = client.post(URL, data=data, content_type=content_type)
+    response = client.post(API_URL, data=data, content_type=content_type)
     assert response.status_code < 500, (response.status_code, data[:500])
     assert response.is_json, response.status_code
     after = count(db)

@@ -7,7 +7,7 @@ import threading
 from sqlalchemy import func, select
 
 from app.models import Response
-from tests.test_api import URL, body
+from tests.respondent import API_URL, api_body
 
 
 def stored(db) -> int:
@@ -17,7 +17,7 @@ def stored(db) -> int:
 
 def submit(client, n: int) -> None:
     for i in range(n):
-        assert client.post(URL, json=body(age=20 + i)).status_code == 201
+        assert client.post(API_URL, json=api_body(age=20 + i)).status_code == 201
 
 
 def test_backup_then_restore_brings_back_the_same_rows(client, runner, db, tmp_path):
@@ -66,7 +66,7 @@ def test_backup_taken_while_responses_arrive_is_consistent(app, runner, db, tmp_
     def write() -> None:
         with app.test_client() as c:
             while not stop.is_set() and len(sent) < 200:
-                sent.append(c.post(URL, json=body()).status_code)
+                sent.append(c.post(API_URL, json=api_body()).status_code)
 
     writer = threading.Thread(target=write)
     writer.start()
