@@ -1,6 +1,7 @@
 """What an attacker has: the public JSON API, withdrawals, a coordinator's account, published maps
 and exports. Every helper here goes through the app's own interfaces (HTTP and the CLI), never
-through its internals, so each attack can be run against any version of the code."""
+through its internals, so each attack can be run against any version of the code (a coordinator
+signs in with the ``signed_in`` fixture of tests/conftest.py, through the sign-in form)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-API = "/api/v1/surveys/kazakh-diaspora/submissions"
-PASSWORD = "a long enough password for tests"
+from tests.conftest import valid_answers
+from tests.respondent import API_URL
 
 _addresses = count(1)
 
@@ -28,7 +29,8 @@ def new_address() -> str:
 
 
 def answers(country: str, region: str | None = None, city: str | None = None, **extra) -> dict:
-    """Return valid answers of the bundled questionnaire living at a place."""
+    """Return valid answers of the bundled questionnaire of a citizen of ``country``, aged 30,
+    living at a place: only the parts of it given (the API takes no ``city_id``)."""
     residence: dict[str, Any] = {"country": country}
     if region:
         residence["region"] = region
@@ -36,13 +38,9 @@ def answers(country: str, region: str | None = None, city: str | None = None, **
         residence["city"] = city
     if "geo" in extra:
         residence["geo"] = extra.pop("geo")
-    return {
-        "residence": residence,
-        "citizenship": extra.pop("citizenship", country),
-        "sex": extra.pop("sex", "female"),
-        "age": extra.pop("age", 30),
-        **extra,
-    }
+    extra.setdefault("citizenship", country)
+    extra.setdefault("age", 30)
+    return valid_answers(residence=residence, **extra)
 
 
 def submit(
@@ -63,7 +61,7 @@ def submit(
         "answers": answers(country, region, city, **extra),
     }
     response = client.post(
-        API, json=payload, environ_overrides={"REMOTE_ADDR": address or new_address()}
+        API_URL, json=payload, environ_overrides={"REMOTE_ADDR": address or new_address()}
     )
     assert response.status_code in (200, 201), (response.status_code, response.text)
     return response.json
@@ -78,21 +76,6 @@ def withdraw(client: FlaskClient, receipt: str, address: str | None = None) -> N
         "/withdraw", data={"csrf_token": token, "code": receipt}, environ_overrides=environ
     )
     assert response.status_code == 200, response.status_code
-
-
-def sign_in(client: FlaskClient, role: str, organisation: Any = None) -> FlaskClient:
-    """Create a workspace user with ``role`` and sign in as them."""
-    from app.accounts import services as accounts
-
-    email = f"{role}-{uuid.uuid4().hex[:6]}@example.org"
-    accounts.create_user(email, PASSWORD, role, organisation)
-    page = client.get("/account/login")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-    response = client.post(
-        "/account/login", data={"csrf_token": token, "email": email, "password": PASSWORD}
-    )
-    assert response.status_code == 302, response.status_code
-    return client
 
 
 @pytest.fixture

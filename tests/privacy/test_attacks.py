@@ -12,11 +12,10 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from app import questionnaires, responses
 from app.accounts import services as accounts
 from app.links import services as links
 from app.models import Response, Survey
-from app.survey import services as survey_services
+from tests.conftest import seed_completions
 from tests.privacy.conftest import (
     build_maps,
     circles,
@@ -24,7 +23,6 @@ from tests.privacy.conftest import (
     map_json,
     new_address,
     region_counts,
-    sign_in,
     submit,
     withdraw,
 )
@@ -103,31 +101,15 @@ def _link_page(client, link_id: int) -> str:
     return page.split("<h2>", 1)[1]  # the figures, after the link's own details
 
 
-def _through_link(db, link, country: str, language: str) -> None:
-    version = questionnaires.latest(link.survey)
-    draft, _token = survey_services.start_draft(version, language, "1", link_id=link.id)
-    responses.record_submission(
-        version,
-        draft.submission_id,
-        {"residence": {"country": country}},
-        language=language,
-        consent_version="1",
-        consent_language=language,
-        consented_at=draft.consented_at,
-        link_id=link.id,
-    )
-    survey_services.finish_draft(draft)
-
-
 @pytest.fixture
 def small_link(app, db):
     """A link three people answered through: two living in China in Chinese, one in Kazakhstan."""
     org = accounts.create_organisation("assoc", {"en": "An association"}, "KZ")
     survey = db.session.scalar(select(Survey).filter_by(slug=SLUG))
     link = links.create_link(survey, org, "Flyer")
-    _through_link(db, link, "CN", "zh-Hans")
-    _through_link(db, link, "CN", "zh-Hans")
-    _through_link(db, link, "KZ", "kk")
+    seed_completions(link, 1, "CN", "zh-Hans")
+    seed_completions(link, 1, "CN", "zh-Hans")
+    seed_completions(link, 1, "KZ", "kk")
     return org, link
 
 
@@ -135,13 +117,15 @@ def _names_on(page: str) -> list[str]:
     return [name for name in ("China", "Kazakhstan", "中文", "Қазақша") if name in page]
 
 
-def test_a_coordinator_cannot_tell_where_a_links_few_respondents_live(client, small_link):
+def test_a_coordinator_cannot_tell_where_a_links_few_respondents_live(
+    client, small_link, signed_in
+):
     org, link = small_link
-    sign_in(client, "coordinator", org)
+    signed_in("coordinator", org)
     assert _names_on(_link_page(client, link.id)) == []
 
 
-def test_a_coordinator_padding_their_own_link_learns_nothing(app, client, small_link):
+def test_a_coordinator_padding_their_own_link_learns_nothing(app, client, small_link, signed_in):
     org, link = small_link
     # The coordinator answers 9 times per country through the link, from their own network.
     pad = app.test_client()
@@ -162,7 +146,7 @@ def test_a_coordinator_padding_their_own_link_learns_nothing(app, client, small_
                 "citizenship": country,
             }
             respondent.complete(answers)
-    sign_in(client, "coordinator", org)
+    signed_in("coordinator", org)
     page = _link_page(client, link.id)
     assert _names_on(page) == []
     assert not re.search(r"<td[^>]*>\s*(1[0-9]|2[0-9])\s*</td>", page)  # no counts at all

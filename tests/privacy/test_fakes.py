@@ -16,8 +16,8 @@ from app.extensions import db as database
 from app.extensions import limiter
 from app.links import services as links
 from app.models import Response, SubmissionSource, Survey
-from tests.privacy.conftest import API, answers, new_address, submit, withdraw
-from tests.respondent import SLUG, Respondent, csrf_token
+from tests.privacy.conftest import answers, new_address, submit, withdraw
+from tests.respondent import API_URL, SLUG, Respondent, csrf_token
 
 
 def independent_flags(db) -> list[bool]:
@@ -111,7 +111,7 @@ def test_the_api_limits_submissions_per_address(app, database_url):
         client = other.test_client()
 
         def status(address: str) -> int:
-            response = client.post(API, json=_payload(), environ_base={"REMOTE_ADDR": address})
+            response = client.post(API_URL, json=_payload(), environ_base={"REMOTE_ADDR": address})
             return response.status_code
 
         assert [status("198.51.100.9") for _ in range(4)] == [201, 201, 201, 429]
