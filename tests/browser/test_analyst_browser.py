@@ -12,7 +12,7 @@ from app.accounts import services as accounts
 from app.demo import insert_synthetic
 from app.maps.publish import build_published_maps
 from tests.browser.conftest import CHROMIUM
-from tests.test_accounts import PASSWORD
+from tests.conftest import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,

@@ -20,13 +20,7 @@ from app import ROOT
 from app.i18n import catalog_name
 from forms.loader import load_path
 from tests.browser.conftest import CHROMIUM
-from tests.browser.test_respondent_browser import (
-    LOCATION_PARTS,
-    PHONE,
-    RECEIPT,
-    Visit,
-    stored_responses,
-)
+from tests.browser.pages import LOCATION_PARTS, PHONE, RECEIPT, Visit, stored_responses
 from tests.conftest import BUNDLED
 from tests.respondent import FORM_ANSWERS, SLUG
 

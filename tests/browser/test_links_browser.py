@@ -17,9 +17,9 @@ from app.extensions import db
 from app.links.models import DistributionLink
 from app.models import Response
 from tests.browser.conftest import CHROMIUM
-from tests.browser.test_respondent_browser import PHONE, RECEIPT, Visit
+from tests.browser.pages import PHONE, RECEIPT, Visit
+from tests.conftest import PASSWORD, seed_completions
 from tests.respondent import FORM_ANSWERS
-from tests.test_links import seed_completions
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,7 +30,6 @@ pytestmark = [
 ]
 
 EMAIL = "coordinator@example.org"
-PASSWORD = "a long enough password"
 
 
 @pytest.fixture
@@ -127,7 +126,7 @@ def test_coordinator_link_to_completed_response(
 
     # Ten more through the same link, and the count appears (perturbed by at most 3).
     with app.app_context():
-        seed_completions(db, db.session.get(DistributionLink, link.id), 10)
+        seed_completions(db.session.get(DistributionLink, link.id), 10)
         db.session.remove()
     page.reload()
     completed = int(page.locator("#completed").inner_text())
