@@ -54,6 +54,43 @@ def load_questionnaire(paths: tuple[Path, ...]) -> None:
         sys.exit(1)
 
 
+@atlas.command("import-xlsform")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--slug", help="The survey's slug, instead of one made from form_id.")
+@with_appcontext
+def import_xlsform(file: Path, slug: str | None) -> None:
+    """Load an XLSForm workbook (.xlsx, .xls); a changed form becomes a new version."""
+    from app.questionnaires import load_xlsform_file
+
+    try:
+        version, created = load_xlsform_file(file, slug)
+    except QuestionnaireError as exc:
+        for line in exc.format(_):
+            click.echo(line, err=True)
+        sys.exit(1)
+    state = "new version" if created else "unchanged"
+    click.echo(f"{file.name}: {version.survey.slug} v{version.number} ({state})")
+
+
+@atlas.command("export-xlsform")
+@click.argument("slug")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@with_appcontext
+def export_xlsform(slug: str, file: Path) -> None:
+    """Write the newest version of a survey as an XLSForm workbook (.xlsx)."""
+    from app.questionnaires import find, latest, questionnaire_of
+    from forms.xlsform import write_xlsform
+
+    survey = find(slug)
+    newest = latest(survey) if survey is not None else None
+    if newest is None:
+        raise click.ClickException(f"no questionnaire is stored under {slug}")
+    if file.suffix.lower() != ".xlsx":
+        raise click.BadParameter("the file must end in .xlsx", param_hint="FILE")
+    write_xlsform(questionnaire_of(newest), file)
+    click.echo(f"{slug} v{newest.number}: {file}")
+
+
 atlas.add_command(backup)
 atlas.add_command(restore)
 atlas.add_command(worker)

@@ -167,6 +167,18 @@ def load_file(path: str | Path) -> tuple[SurveyVersion, bool]:
     return store(load_path(path))
 
 
+def load_xlsform_file(path: str | Path, slug: str | None = None) -> tuple[SurveyVersion, bool]:
+    """Load an XLSForm workbook as a new version of its survey, unless it is unchanged.
+
+    :param slug: the survey's slug, instead of the one made from the workbook's ``form_id``.
+    :return: the version and whether it is new.
+    :raises forms.loader.QuestionnaireError: when the workbook has problems.
+    """
+    from forms.xlsform import load_xlsform
+
+    return store(load_xlsform(path, slug))
+
+
 def load_upload(text: str, filename: str) -> tuple[SurveyVersion, bool]:
     """Load questionnaire YAML text (an uploaded file) as a new version, unless it is unchanged.
 

@@ -261,15 +261,15 @@ class _Reader:
         field = known.get(tokens[:size])
         if field is None:
             if tokens[0] in xlsform_columns or tokens[0] in ("bind", "control", "media"):
-                return _Column(raw, None, refusal="the XLSForm column %(column)s is not supported")
-            return _Column(raw, None, refusal="%(column)s is not a column the Atlas reads")
+                return _Column(raw, None, refusal="the XLSForm column %(header)s is not supported")
+            return _Column(raw, None, refusal="%(header)s is not a column the Atlas reads")
         rest = tokens[size:]
         if field not in _TRANSLATED:
             if rest:
-                return _Column(raw, None, refusal="%(column)s does not take a language")
+                return _Column(raw, None, refusal="%(header)s does not take a language")
             return _Column(raw, field)
         if len(rest) > 1:
-            return _Column(raw, None, refusal="%(column)s is not a column the Atlas reads")
+            return _Column(raw, None, refusal="%(header)s is not a column the Atlas reads")
         if not rest:
             return _Column(raw, field, "")  # the default language, known later
         tag = language_tag(rest[0])
@@ -297,7 +297,7 @@ class _Reader:
                 for number, row in sheet.rows if column.refusal else ():
                     if column.header in row:
                         self.problem(
-                            sheet.name, number, column.header, column.refusal, column=column.header
+                            sheet.name, number, column.header, column.refusal, header=column.header
                         )
                 continue
             if column.lang == "":
@@ -781,7 +781,7 @@ class _Reader:
                     "survey",
                     number,
                     headers[field],
-                    "a %(type)s question does not take %(what)s",
+                    "a question of type %(type)s does not take %(what)s",
                     type=qtype,
                     what=field,
                 )
@@ -792,7 +792,9 @@ class _Reader:
                     "survey",
                     number,
                     headers[field],
-                    "%(what)s must be a number",
+                    "%(what)s must be a whole number"
+                    if field == "max_length"
+                    else "%(what)s must be a number",
                     what=field,
                 )
                 continue
@@ -834,7 +836,7 @@ class _Reader:
                 "survey",
                 number,
                 headers[field],
-                "%(what)s is not supported: %(reason)s",
+                "%(what)s cannot be read: %(reason)s",
                 what=field,
                 reason=str(exc),
             )
@@ -1018,7 +1020,7 @@ def write_xlsform(questionnaire: Questionnaire | Mapping[str, Any], path: str | 
                     "max_length": question.get("max_length"),
                 }
             )
-        survey_rows.append({"type": "end_group", "name": group["name"]})
+        survey_rows.append({"type": "end_group"})
     fixed = ["type", "name", "required", "relevant", "constraint", "appearance"]
     survey_columns = ["type", "name"]
     for field in ("label", "hint"):
