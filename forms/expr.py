@@ -51,7 +51,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Deepest tree, and deepest bracket nesting, that :func:`parse` accepts.
 MAX_DEPTH = 100
@@ -263,7 +263,7 @@ class Call(Node):
 
     def evaluate(self, ctx: Context) -> Any:
         """Return the function's result."""
-        _, function = FUNCTIONS[self.name]
+        function = FUNCTIONS[self.name].function
         return function(ctx, *(arg.evaluate(ctx) for arg in self.args))
 
     def to_json(self) -> Any:
@@ -293,13 +293,115 @@ def _items(value: Any) -> list[Any]:
     return [word for word in _WORD_GAP.split(to_string(value)) if word]
 
 
-#: Function name -> (number of arguments, implementation taking the context first).
-FUNCTIONS: Mapping[str, tuple[int, Callable[..., Any]]] = {
-    "not": (1, lambda ctx, x: not is_true(x)),
-    "selected": (2, lambda ctx, x, v: to_string(v) in [to_string(i) for i in _items(x)]),
-    "count-selected": (1, lambda ctx, x: len(_items(x))),
-    "string-length": (1, lambda ctx, x: len(to_string(x))),
-    "today": (0, lambda ctx: ctx.iso_today()),
+class Function(NamedTuple):
+    """A function's arity and its implementation, which takes the context first."""
+
+    least: int  # fewest arguments
+    most: int | None  # most arguments; None: any number
+    function: Callable[..., Any]
+
+
+def _fixed(arity: int, function: Callable[..., Any]) -> Function:
+    """Return a function that takes exactly ``arity`` arguments."""
+    return Function(arity, arity, function)
+
+
+def _coalesce(ctx: Context, a: Any, b: Any) -> Any:
+    """Return ``a`` unless its string value is empty, else ``b``."""
+    return a if to_string(a) != "" else b
+
+
+def _int(ctx: Context, x: Any) -> float:
+    """Return a number truncated toward zero (NaN and infinities unchanged)."""
+    number = to_number(x)
+    return float(math.trunc(number)) if math.isfinite(number) else number
+
+
+def _round(ctx: Context, x: Any, places: Any = 0) -> float:
+    """Return ``x`` rounded to ``places`` decimals, halves away from zero.
+
+    The number is rounded as it is written (its shortest decimal spelling), so
+    ``round(2.675, 2)`` is 2.68 although the double nearest 2.675 lies just below it.
+    """
+    number, places = to_number(x), to_number(places)
+    if math.isnan(places):
+        return math.nan
+    if number == 0 or not math.isfinite(number):
+        return number
+    digits, point = _decimal(abs(number))
+    # A double has at most 17 significant digits and exponents within +-324.
+    keep = point + int(max(-400.0, min(400.0, places)))
+    if keep >= len(digits):
+        return number
+    if keep < 0:
+        return math.copysign(0.0, number)
+    rounded = int(digits[:keep] or "0") + (digits[keep] >= "5")
+    return math.copysign(float(f"{rounded}e{point - keep}"), number)
+
+
+def _position(x: Any, length: int) -> int:
+    """Return a ``substr()`` position as a slice index: truncated, NaN as 0."""
+    number = to_number(x)
+    if math.isnan(number):
+        return 0
+    return int(max(-length - 1.0, min(length + 1.0, number)))
+
+
+def _substr(ctx: Context, s: Any, start: Any, end: Any = None) -> str:
+    """Return the code points from ``start`` up to ``end`` (0-based; negative from the end)."""
+    text = to_string(s)
+    stop = len(text) if end is None else _position(end, len(text))
+    return text[_position(start, len(text)) : stop]
+
+
+def _selected_at(ctx: Context, x: Any, n: Any) -> str:
+    """Return the string value of item ``n`` (0-based) of ``x``, ``""`` when there is none."""
+    items, index = _items(x), to_number(n)
+    if not 0 <= index < len(items):  # NaN fails too
+        return ""
+    return to_string(items[int(index)])
+
+
+def _extreme(smaller: bool) -> Callable[..., float]:
+    """Return ``min`` (``smaller``) or ``max`` over numbers: NaN when any is not a number."""
+
+    def extreme(ctx: Context, *args: Any) -> float:
+        best = math.nan
+        for index, arg in enumerate(args):
+            number = to_number(arg)
+            if math.isnan(number):
+                return math.nan
+            if index == 0 or (number < best if smaller else number > best):
+                best = number
+        return best
+
+    return extreme
+
+
+FUNCTIONS: Mapping[str, Function] = {
+    "not": _fixed(1, lambda ctx, x: not is_true(x)),
+    "selected": _fixed(2, lambda ctx, x, v: to_string(v) in [to_string(i) for i in _items(x)]),
+    "count-selected": _fixed(1, lambda ctx, x: len(_items(x))),
+    "string-length": _fixed(1, lambda ctx, x: len(to_string(x))),
+    "today": _fixed(0, lambda ctx: ctx.iso_today()),
+    "if": _fixed(3, lambda ctx, c, a, b: a if is_true(c) else b),
+    "coalesce": _fixed(2, _coalesce),
+    "concat": Function(1, None, lambda ctx, *args: "".join(map(to_string, args))),
+    "true": _fixed(0, lambda ctx: True),
+    "false": _fixed(0, lambda ctx: False),
+    "boolean": _fixed(1, lambda ctx, x: is_true(x)),
+    "string": _fixed(1, lambda ctx, x: to_string(x)),
+    "number": _fixed(1, lambda ctx, x: to_number(x)),
+    "int": _fixed(1, _int),
+    "round": Function(1, 2, _round),
+    "contains": _fixed(2, lambda ctx, s, t: to_string(t) in to_string(s)),
+    "starts-with": _fixed(2, lambda ctx, s, t: to_string(s).startswith(to_string(t))),
+    "ends-with": _fixed(2, lambda ctx, s, t: to_string(s).endswith(to_string(t))),
+    "substr": Function(2, 3, _substr),
+    "normalize-space": _fixed(1, lambda ctx, s: " ".join(_items(to_string(s)))),
+    "selected-at": _fixed(2, _selected_at),
+    "min": Function(1, None, _extreme(smaller=True)),
+    "max": Function(1, None, _extreme(smaller=False)),
 }
 
 
@@ -311,6 +413,19 @@ def _as_float(value: int | float) -> float:
         return math.inf if value > 0 else -math.inf
 
 
+def _decimal(number: float) -> tuple[str, int]:
+    """Return a positive finite double as shortest digits and a point: 0.<digits> * 10**point."""
+    # repr() gives the shortest digits that read back exactly, as JavaScript does; only the
+    # layout (where exponents start, "1e-7" not "1e-07") differs.
+    mantissa, _, exponent = repr(number).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    point = len(whole) + int(exponent or 0)
+    significant = digits.lstrip("0")
+    point -= len(digits) - len(significant)
+    return significant.rstrip("0"), point
+
+
 def format_number(number: float) -> str:
     """Return a number as JavaScript's ``String(number)`` would write it."""
     if math.isnan(number):
@@ -320,15 +435,7 @@ def format_number(number: float) -> str:
     if number == 0:
         return "0"
     sign = "-" if number < 0 else ""
-    # repr() gives the shortest digits that read back exactly, as JavaScript does; only the
-    # layout (where exponents start, "1e-7" not "1e-07") differs.
-    mantissa, _, exponent = repr(abs(number)).partition("e")
-    whole, _, fraction = mantissa.partition(".")
-    digits = whole + fraction
-    point = len(whole) + int(exponent or 0)  # the number is 0.<digits> * 10**point
-    significant = digits.lstrip("0")
-    point -= len(digits) - len(significant)
-    digits = significant.rstrip("0")
+    digits, point = _decimal(abs(number))
     if len(digits) <= point <= 21:
         return sign + digits + "0" * (point - len(digits))
     if 0 < point <= 21:
@@ -633,10 +740,15 @@ class _Parser:
                     break
                 self.index += 1
         self.expect(")")
-        arity, _ = FUNCTIONS[name.text]
-        if len(args) != arity:
-            plural = "" if arity == 1 else "s"
-            raise self.fail(f"{name.text}() takes {arity} argument{plural}, not {len(args)}", name)
+        least, most, _ = FUNCTIONS[name.text]
+        if len(args) < least or (most is not None and len(args) > most):
+            if most is None:
+                takes = f"at least {least} argument{'' if least == 1 else 's'}"
+            elif most == least:
+                takes = f"{least} argument{'' if least == 1 else 's'}"
+            else:
+                takes = f"{least} {'or' if most == least + 1 else 'to'} {most} arguments"
+            raise self.fail(f"{name.text}() takes {takes}, not {len(args)}", name)
         return Call(name.text, tuple(args)), self.deeper(depth + 1, name)
 
 

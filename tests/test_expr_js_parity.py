@@ -101,7 +101,9 @@ def run_node(node: str, program: str, payload: Any, tmp_path: Path) -> Any:
         check=True,
         timeout=60,
     )
-    return json.loads(done.stdout)
+    # JavaScript writes 1.2e17 as 120000000000000000: read every number back as a double, or
+    # Python would make it an int that no longer equals the double it spells.
+    return json.loads(done.stdout, parse_int=float)
 
 
 def tag(value: Any) -> Any:
@@ -192,7 +194,54 @@ ONE_VALUE = [
     "-${a}",
     "${a} + 0",
     "${a} mod 7",
+    "if(${a}, 'y', 'n')",
+    "coalesce(${a}, 'z')",
+    "concat(${a}, '|', ${a})",
+    "boolean(${a})",
+    "string(${a})",
+    "number(${a})",
+    "int(${a})",
+    "round(${a})",
+    "round(${a}, 2)",
+    "round(123.456, ${a})",
+    "min(${a}, 5)",
+    "max(${a}, -1, 3)",
+    "contains(${a}, 'b')",
+    "starts-with(${a}, '1')",
+    "ends-with(${a}, 'c')",
+    "substr(${a}, 1)",
+    "substr(${a}, -2, 3)",
+    "substr('\U0001d518a\U0001f600bc', ${a})",
+    "normalize-space(${a})",
+    "selected-at(${a}, 1)",
+    "selected-at('a b c', ${a})",
 ]
+# Function name -> the argument counts the generator tries.
+ARGUMENTS = {
+    "not": [1],
+    "selected": [2],
+    "count-selected": [1],
+    "string-length": [1],
+    "today": [0],
+    "if": [3],
+    "coalesce": [2],
+    "concat": [1, 2, 3],
+    "true": [0],
+    "false": [0],
+    "boolean": [1],
+    "string": [1],
+    "number": [1],
+    "int": [1],
+    "round": [1, 2],
+    "contains": [2],
+    "starts-with": [2],
+    "ends-with": [2],
+    "substr": [2, 3],
+    "normalize-space": [1],
+    "selected-at": [2],
+    "min": [1, 2, 3],
+    "max": [1, 2, 3],
+}
 
 
 def random_value(rnd: random.Random) -> Any:
@@ -211,12 +260,8 @@ def random_expression(rnd: random.Random, depth: int = 0) -> str:
         return f"({left} {rnd.choice(OPERATORS)} {right})"
     if roll < 0.75:
         return f"-{random_expression(rnd, depth + 1)}"
-    name = rnd.choice(["not", "selected", "count-selected", "string-length", "today"])
-    if name == "today":
-        return "today()"
-    args = [random_expression(rnd, depth + 1)]
-    if name == "selected":
-        args.append(random_expression(rnd, depth + 1))
+    name = rnd.choice(sorted(ARGUMENTS))
+    args = [random_expression(rnd, depth + 1) for _ in range(rnd.choice(ARGUMENTS[name]))]
     return f"{name}({', '.join(args)})"
 
 
@@ -232,7 +277,7 @@ def build_cases() -> list[tuple[str, dict[str, Any], Any]]:
     """Return (expression, answers, current answer) cases, the same on every run."""
     rnd = random.Random(20260309)
     cases = []
-    for _ in range(600):
+    for _ in range(1500):
         values = {name: random_value(rnd) for name in "abcd" if rnd.random() < 0.8}
         values["loc"] = rnd.choice(PLACES + [""])
         cases.append((random_expression(rnd), values, random_value(rnd)))
@@ -247,6 +292,15 @@ def build_cases() -> list[tuple[str, dict[str, Any], Any]]:
         spelled = format_number(number)
         cases.append((f"selected(${{n}}, '{spelled}')", {"n": number}, ""))
         cases.append(("string-length(${n} * 3)", {"n": number}, ""))
+        places = rnd.randint(-25, 25)
+        cases.append(
+            (
+                f"round(${{n}}, {places})" if places >= 0 else f"round(${{n}}, -{-places})",
+                {"n": number},
+                "",
+            )
+        )
+        cases.append(("int(${n})", {"n": number}, ""))
     return cases
 
 

@@ -406,7 +406,7 @@ REFUSED_CELLS = [
     ("appearance", "numbers", "text", "the appearance numbers is not supported for text"),
     ("required", "${age} > 3", "integer", "required must be yes or no (${age} > 3)"),
     ("relevant", "regex(${age}, 'a')", "integer", "relevant cannot be read: unknown function"),
-    ("constraint", "if(. > 1, 1, 0)", "integer", "constraint cannot be read: unknown function"),
+    ("constraint", "once(.)", "integer", "constraint cannot be read: unknown function"),
     ("relevant", "${age} >", "integer", "relevant cannot be read: "),
     ("min", "3", "text", "a question of type text does not take min"),
     ("max_length", "20", "integer", "a question of type integer does not take"),

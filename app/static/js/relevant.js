@@ -64,6 +64,51 @@ var AtlasExpr = (function () {
     return Array.isArray(v) ? v : str(v).split(/[ \t\n\r]+/).filter(Boolean);
   }
 
+  // A positive finite number as [digits, point]: 0.<digits> * 10^point, the shortest digits
+  // that read back exactly (as forms/expr.py's _decimal).
+  function decimal(x) {
+    var m = /^([0-9]*)\.?([0-9]*)(?:e([-+][0-9]+))?$/.exec(String(x));
+    var digits = m[1] + m[2], point = m[1].length + (m[3] ? +m[3] : 0);
+    var significant = digits.replace(/^0+/, '');
+    point -= digits.length - significant.length;
+    return [significant.replace(/0+$/, ''), point];
+  }
+
+  function bump(s) {  // a string of decimal digits, plus one
+    var i = s.length - 1;
+    while (i >= 0 && s[i] === '9') i--;
+    return (i < 0 ? '1' : s.slice(0, i) + (+s[i] + 1)) + '0'.repeat(s.length - 1 - i);
+  }
+
+  // Rounded as written, halves away from zero (see _round in forms/expr.py).
+  function round(x, places) {
+    x = num(x); places = num(places);
+    if (places !== places) return NaN;
+    if (x === 0 || !isFinite(x)) return x;
+    var d = decimal(Math.abs(x)), digits = d[0], point = d[1];
+    var keep = point + Math.trunc(Math.max(-400, Math.min(400, places)));
+    if (keep >= digits.length) return x;
+    if (keep < 0) return x < 0 ? -0 : 0;
+    var head = digits.slice(0, keep) || '0';
+    var r = Number((digits[keep] >= '5' ? bump(head) : head) + 'e' + (point - keep));
+    return x < 0 ? -r : r;
+  }
+
+  function position(x, length) {  // a substr() position for slice(): truncated, NaN as 0
+    x = num(x);
+    return x !== x ? 0 : Math.trunc(Math.max(-length - 1, Math.min(length + 1, x)));
+  }
+
+  function extreme(args, smaller) {  // min() / max(): NaN when any is not a number
+    var best = NaN, i, x;
+    for (i = 0; i < args.length; i++) {
+      x = num(args[i]);
+      if (x !== x) return NaN;
+      if (i === 0 || (smaller ? x < best : x > best)) best = x;
+    }
+    return best;
+  }
+
   function evaluate(tree, values, current, today) {
     function ev(t) {
       var op = t[0], a;
@@ -87,6 +132,29 @@ var AtlasExpr = (function () {
             case 'today': // local, as Python's date.today()
               a = new Date();
               return today || new Date(a - a.getTimezoneOffset() * 6e4).toISOString().slice(0, 10);
+            case 'if': return isTrue(a[0]) ? a[1] : a[2];
+            case 'coalesce': return str(a[0]) !== '' ? a[0] : a[1];
+            case 'concat': return a.map(str).join('');
+            case 'true': return true;
+            case 'false': return false;
+            case 'boolean': return isTrue(a[0]);
+            case 'string': return str(a[0]);
+            case 'number': return num(a[0]);
+            case 'int': return Math.trunc(num(a[0]));
+            case 'round': return round(a[0], a.length > 1 ? a[1] : 0);
+            case 'contains': return str(a[0]).indexOf(str(a[1])) >= 0;
+            case 'starts-with': return str(a[0]).startsWith(str(a[1]));
+            case 'ends-with': return str(a[0]).endsWith(str(a[1]));
+            case 'substr':  // by code points, as Python indexes strings
+              a[0] = Array.from(str(a[0]));
+              return a[0].slice(position(a[1], a[0].length),
+                                a.length > 2 ? position(a[2], a[0].length) : a[0].length).join('');
+            case 'normalize-space': return items(str(a[0])).join(' ');
+            case 'selected-at':
+              a[0] = items(a[0]); a[1] = num(a[1]);
+              return a[1] >= 0 && a[1] < a[0].length ? str(a[0][Math.floor(a[1])]) : '';
+            case 'min': return extreme(a, true);
+            case 'max': return extreme(a, false);
           }
       }
       if (/^([!<>]?=|[<>])$/.test(op)) return compare(op, ev(t[1]), ev(t[2]));
