@@ -46,8 +46,10 @@ Semantics (XLSForm / ODK, with the choices this implementation makes spelled out
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -378,6 +380,198 @@ def _extreme(smaller: bool) -> Callable[..., float]:
     return extreme
 
 
+#: Longest value, in code points, that ``regex()`` looks at; a longer one does not match.
+MAX_REGEX_INPUT = 4000
+# Escapes that mean the same in Python's re (with re.ASCII) and in a JavaScript RegExp with the
+# u flag, inside and outside [...]; \b only outside, \- only inside.  (\B is not among them:
+# Python's never matches an empty string, JavaScript's does.)
+_SAME_ESCAPES = frozenset("dDwWnrtfv^$\\.*+?()[]{}|/")
+_HEX = re.compile(r"x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}")
+_COUNTED = re.compile(r"\{([0-9]+)(,([0-9]*))?\}")
+_REGEX_MAX_COUNT = 1000
+
+
+class _PatternError(ValueError):
+    """Why a regex() pattern is refused."""
+
+
+def _escape(pattern: str, index: int, in_class: bool) -> tuple[str, int]:
+    """Check the escape at ``pattern[index]`` (a backslash); return it and the index after."""
+    if index + 1 >= len(pattern):
+        raise _PatternError("it ends with a backslash")
+    char = pattern[index + 1]
+    if char in _SAME_ESCAPES or (char == "-" and in_class) or (char == "b" and not in_class):
+        return pattern[index : index + 2], index + 2
+    if hex_escape := _HEX.match(pattern, index + 1):
+        if 0xD800 <= int(hex_escape.group()[1:], 16) <= 0xDFFF:
+            raise _PatternError("\\u escapes of surrogates are not accepted")
+        return pattern[index : hex_escape.end()], hex_escape.end()
+    if char in "sS":
+        raise _PatternError(
+            f"\\{char} means different blanks in Python and JavaScript: use [ \\t\\n\\r]"
+        )
+    if char.isdigit():
+        raise _PatternError("backreferences and octal escapes (\\1, \\0) are not accepted")
+    if char in "AZzG":
+        raise _PatternError(f"\\{char} is not accepted: use ^ and $")
+    if char in "pP":
+        raise _PatternError("unicode property escapes (\\p{...}) are not accepted")
+    if char == "k":
+        raise _PatternError("named groups and backreferences are not accepted")
+    if char == "B":
+        raise _PatternError("\\B is not accepted: Python and JavaScript disagree on empty text")
+    if char == "b":
+        raise _PatternError("\\b inside [...] is not accepted")
+    raise _PatternError(f"the escape \\{char} is not accepted")
+
+
+def _character_class(pattern: str, index: int) -> tuple[str, int]:
+    """Check the ``[...]`` at ``pattern[index]``; return it and the index after."""
+    end = index + 1
+    if pattern.startswith("^", end):
+        end += 1
+    first, previous_single = end, False
+    while True:
+        if end >= len(pattern):
+            raise _PatternError("a [ is not closed")
+        char = pattern[end]
+        if char == "]":
+            if end == first:
+                raise _PatternError("write ] in [...] as \\]")
+            break
+        if pattern.startswith(("&&", "||", "~~", "--"), end):
+            raise _PatternError(f"write {char}{char} in [...] with backslashes")
+        if char == "[":
+            raise _PatternError("write [ in [...] as \\[")
+        if char == "-" and end != first and not pattern.startswith("]", end + 1):
+            # A range: both ends single characters, the one before already read.
+            if not previous_single:
+                raise _PatternError("write - in [...] as \\- unless it is first, last or a range")
+            end += 1
+            if end >= len(pattern):
+                raise _PatternError("a [ is not closed")
+            if pattern[end] == "\\":
+                text, end = _escape(pattern, end, in_class=True)
+                if text[1] in "dDwW":
+                    raise _PatternError(f"a range cannot end at {text}")
+            else:
+                end += 1
+            previous_single = False
+            continue
+        if char == "\\":
+            text, end = _escape(pattern, end, in_class=True)
+            previous_single = text[1] not in "dDwW"
+        else:
+            end += 1
+            previous_single = True
+    return pattern[index : end + 1], end + 1
+
+
+def _translate_regex(pattern: str) -> str:
+    """Return the Python spelling of a pattern JavaScript reads the same way, or refuse it.
+
+    The page script compiles ``pattern`` itself with ``new RegExp(pattern, 'u')``; Python reads
+    the returned text with ``re.ASCII``, where ``.`` and ``$`` are spelled out as JavaScript
+    means them (``$`` would also match before a final newline, ``.`` match ``\r``).
+    """
+    out: list[str] = []
+    groups: list[bool] = []  # per open group: whether it is a lookahead
+    index, repeatable = 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            text, index = _escape(pattern, index, in_class=False)
+            out.append(text)
+            repeatable = text[1] != "b"
+            continue
+        if char == "[":
+            text, index = _character_class(pattern, index)
+            out.append(text)
+            repeatable = True
+            continue
+        if char in "*+?{":
+            if char == "{":
+                counted = _COUNTED.match(pattern, index)
+                if counted is None:
+                    raise _PatternError("write a { that does not repeat as \\{")
+                least, most = counted.group(1), counted.group(3)
+                if max(int(least), int(most or 0)) > _REGEX_MAX_COUNT:
+                    raise _PatternError(
+                        f"repetition counts above {_REGEX_MAX_COUNT} are not accepted"
+                    )
+                if counted.group(2) is not None and most and int(most) < int(least):
+                    raise _PatternError("a {m,n} repetition needs m <= n")
+                end = counted.end()
+            else:
+                end = index + 1
+            if not repeatable:
+                raise _PatternError(f"nothing to repeat before {pattern[index:end]}")
+            if pattern.startswith("?", end):
+                end += 1  # lazy
+            if pattern.startswith("+", end):
+                raise _PatternError("possessive quantifiers (*+, ++, ?+) are not accepted")
+            out.append(pattern[index:end])
+            index, repeatable = end, False
+            continue
+        if char == "(":
+            if pattern.startswith(("(?:", "(?=", "(?!"), index):
+                lookahead = pattern[index + 2] != ":"
+                out.append(pattern[index : index + 3])
+                index += 3
+            elif pattern.startswith(("(?<=", "(?<!"), index):
+                raise _PatternError("lookbehind (?<= and (?<! is not accepted")
+            elif pattern.startswith(("(?P", "(?<"), index):
+                raise _PatternError("named groups are not accepted")
+            elif pattern.startswith("(?>", index):
+                raise _PatternError("atomic groups (?>...) are not accepted")
+            elif pattern.startswith("(?", index):
+                raise _PatternError(
+                    "inline flags, comments and conditionals (?...) are not accepted"
+                )
+            else:
+                lookahead = False
+                out.append("(")
+                index += 1
+            groups.append(lookahead)
+            repeatable = False
+            continue
+        if char == ")":
+            if not groups:
+                raise _PatternError("a ) has no (")
+            repeatable = not groups.pop()
+        elif char in "}]":
+            raise _PatternError(f"write {char} as \\{char}")
+        elif char in "^$|":
+            repeatable = False
+        else:
+            repeatable = True
+        out.append({".": "[^\\n\\r\\u2028\\u2029]", "$": "\\Z"}.get(char, char))
+        index += 1
+    if groups:
+        raise _PatternError("a ( is not closed")
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _compile_regex(pattern: str) -> re.Pattern[str]:
+    """Return a checked ``regex()`` pattern compiled as Python reads it; raise _PatternError."""
+    translated = _translate_regex(pattern)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return re.compile(translated, re.ASCII)
+    except (re.error, Warning, OverflowError, RecursionError) as error:
+        raise _PatternError(f"it does not compile ({error})") from None
+
+
+def _regex(ctx: Context, value: Any, pattern: Any) -> bool:
+    """Return whether the pattern matches anywhere in the value's string value."""
+    text = to_string(value)
+    if len(text) > MAX_REGEX_INPUT:
+        return False
+    return _compile_regex(to_string(pattern)).search(text) is not None
+
+
 FUNCTIONS: Mapping[str, Function] = {
     "not": _fixed(1, lambda ctx, x: not is_true(x)),
     "selected": _fixed(2, lambda ctx, x, v: to_string(v) in [to_string(i) for i in _items(x)]),
@@ -402,6 +596,7 @@ FUNCTIONS: Mapping[str, Function] = {
     "selected-at": _fixed(2, _selected_at),
     "min": Function(1, None, _extreme(smaller=True)),
     "max": Function(1, None, _extreme(smaller=False)),
+    "regex": _fixed(2, _regex),
 }
 
 
@@ -730,9 +925,11 @@ class _Parser:
         opening = self.token
         self.expect("(")
         args: list[Node] = []
+        starts: list[_Token] = []
         depth = 0
         if not (self.token.kind == "symbol" and self.token.text == ")"):
             while True:
+                starts.append(self.token)
                 arg, arg_depth = self.nested(opening)
                 args.append(arg)
                 depth = max(depth, arg_depth)
@@ -749,7 +946,19 @@ class _Parser:
             else:
                 takes = f"{least} {'or' if most == least + 1 else 'to'} {most} arguments"
             raise self.fail(f"{name.text}() takes {takes}, not {len(args)}", name)
+        if name.text == "regex":
+            self.check_pattern(args[1], starts[1])
         return Call(name.text, tuple(args)), self.deeper(depth + 1, name)
+
+    def check_pattern(self, pattern: Node, token: _Token) -> None:
+        """Refuse a ``regex()`` pattern that is not a string, or that Python and JavaScript
+        would read differently."""
+        if not (isinstance(pattern, Literal) and isinstance(pattern.value, str)):
+            raise self.fail("regex() takes its pattern as a quoted string", token)
+        try:
+            _compile_regex(pattern.value)
+        except _PatternError as error:
+            raise self.fail(f"regex() refuses this pattern: {error}", token) from None
 
 
 def _number_literal(text: str) -> int | float:

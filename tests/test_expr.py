@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from forms.expr import (
     FUNCTIONS,
     MAX_DEPTH,
+    MAX_REGEX_INPUT,
     Context,
     ExpressionError,
     Node,
@@ -297,6 +298,127 @@ def test_every_construct(text: str, expected: Any) -> None:
 
 
 @pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("^[0-9]{3}-[0-9]{4}$", "555-1234", True),
+        ("^[0-9]{3}-[0-9]{4}$", "555-12345", False),
+        ("^[0-9]+$", "123\n", False),  # Python's $ alone would match before the newline
+        ("[0-9]", "abc7", True),  # anywhere, as re.search and RegExp.test
+        ("\\d", "\u0663", False),  # ASCII digits only, as in JavaScript
+        ("\\w+", "Қазақ", False),
+        ("^.$", "\U0001d518", True),  # code points, as RegExp with the u flag
+        ("^a.c$", "a\rc", False),  # . stops at \r, \u2028 and \u2029 as in JavaScript
+        ("^a.c$", "a\u2028c", False),
+        ("^a.c$", "a\u00a0c", True),
+        ("^(?:kk|ru)( (?:kk|ru))*$", "kk ru", True),
+        ("^(?=.*[0-9]).{8,}$", "abcdefg1", True),
+        ("^(?=.*[0-9]).{8,}$", "abcdefgh", False),
+        ("^[^\\d-]+$", "ab-", False),
+        ("^[a-z\\-]+$", "ab-c", True),
+        ("\\bfoo\\b", "a foo.", True),
+        ("\\x41\\u00e9\\.", "A\u00e9.", True),
+        ("^a{2,3}?$", "aaa", True),
+        ("^[\\]\\[]$", "]", True),
+        ("", "", True),
+        ("^$", "", True),
+        ("x", "x" * MAX_REGEX_INPUT, True),
+        ("x", "x" * (MAX_REGEX_INPUT + 1), False),  # longer values are not looked at
+    ],
+)
+def test_regex(pattern: str, value: str, expected: bool) -> None:
+    quote = '"' if "'" in pattern else "'"
+    assert run(f"regex(., {quote}{pattern}{quote})", current=value) is expected
+
+
+def test_regex_reads_string_values() -> None:
+    assert run("regex(${langs}, '^kk ru$')") is True
+    assert run("regex(${age}, '^34$')") is True
+    assert run("regex(${missing}, '^$')") is True
+    assert run("regex(1 div 0, 'NaN')") is True
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        ("(?<=a)b", "lookbehind"),
+        ("(?<!a)b", "lookbehind"),
+        ("(?P<year>[0-9]{4})", "named groups"),
+        ("(?<year>[0-9]{4})", "named groups"),
+        ("(?P=year)", "named groups"),
+        ("\\k<year>", "named groups"),
+        ("(?>a+)b", "atomic groups"),
+        ("a++", "possessive"),
+        ("a*+", "possessive"),
+        ("a?+", "possessive"),
+        ("a{2}+", "possessive"),
+        ("(?i)abc", "inline flags"),
+        ("(?i:abc)", "inline flags"),
+        ("(?#note)abc", "inline flags, comments"),
+        ("(a)?(?(1)b|c)", "inline flags, comments and conditionals"),
+        ("\\Aabc", "\\A is not accepted"),
+        ("abc\\Z", "\\Z is not accepted"),
+        ("abc\\z", "\\z is not accepted"),
+        ("\\p{L}", "unicode property escapes"),
+        ("\\P{Lu}", "unicode property escapes"),
+        ("(a)\\1", "backreferences"),
+        ("\\0", "backreferences and octal escapes"),
+        ("\\s", "\\s means different blanks"),
+        ("[^\\S]", "\\S means different blanks"),
+        ("[a-c", "a [ is not closed"),
+        ("[a-", "a [ is not closed"),
+        ("[]a]", "write ] in [...] as \\]"),
+        ("[^]", "write ] in [...]"),
+        ("[[a]]", "write [ in [...] as \\["),
+        ("[a&&b]", "write && in [...]"),
+        ("[a--b]", "write -- in [...]"),
+        ("[\\d-z]", "write - in [...] as \\-"),
+        ("[a-\\d]", "a range cannot end at \\d"),
+        ("[a-c-e]", "write - in [...]"),
+        ("[z-a]", "it does not compile"),
+        ("a]", "write ] as \\]"),
+        ("a}", "write } as \\}"),
+        ("a{,3}", "write a { that does not repeat as \\{"),
+        ("{3}", "nothing to repeat"),
+        ("a{3,2}", "a {m,n} repetition needs m <= n"),
+        ("a{1001}", "repetition counts above 1000"),
+        ("*a", "nothing to repeat before *"),
+        ("a**", "nothing to repeat"),
+        ("^*", "nothing to repeat"),
+        ("a|?", "nothing to repeat"),
+        ("\\b+", "nothing to repeat"),
+        ("(?=a)*", "nothing to repeat"),
+        ("(a", "a ( is not closed"),
+        ("a)", "a ) has no ("),
+        ("abc\\", "it ends with a backslash"),
+        ("\\y", "the escape \\y is not accepted"),
+        ("\\-", "the escape \\- is not accepted"),
+        ("\\cJ", "the escape \\c"),
+        ("\\u{1F600}", "the escape \\u"),
+        ("\\x4", "the escape \\x"),
+        ("\\ud83d\\ude00", "\\u escapes of surrogates"),
+        ("[\\b]", "\\b inside [...]"),
+        ("a\\B", "\\B is not accepted"),
+    ],
+)
+def test_regex_refuses_patterns_python_and_javascript_read_differently(
+    pattern: str, why: str
+) -> None:
+    quote = '"' if "'" in pattern else "'"
+    text = f"regex(${{a}}, {quote}{pattern}{quote})"
+    with pytest.raises(ExpressionError) as caught:
+        parse(text)
+    assert caught.value.position == len("regex(${a}, ")
+    assert caught.value.reason.startswith("regex() refuses this pattern: "), caught.value.reason
+    assert why in caught.value.reason
+
+
+@pytest.mark.parametrize("text", ["regex(., ${a})", "regex(., concat('a', 'b'))", "regex(., 1)"])
+def test_regex_patterns_are_quoted_strings(text: str) -> None:
+    with pytest.raises(ExpressionError, match="regex\\(\\) takes its pattern as a quoted string"):
+        parse(text)
+
+
+@pytest.mark.parametrize(
     ("text", "current", "expected"),
     [
         (". >= 16 and . <= 120", 34, True),
@@ -378,6 +500,7 @@ def test_trees_are_immutable() -> None:
         ("count-selected(1, 2)", 0, "count-selected() takes 1 argument, not 2"),
         ("selected(${a})", 0, "selected() takes 2 arguments, not 1"),
         ("today(1)", 0, "today() takes 0 arguments, not 1"),
+        ("regex('a')", 0, "regex() takes 2 arguments, not 1"),
         ("true(1)", 0, "true() takes 0 arguments, not 1"),
         ("if(1, 2)", 0, "if() takes 3 arguments, not 2"),
         ("1 + coalesce(1, 2, 3)", 4, "coalesce() takes 2 arguments, not 3"),
@@ -524,6 +647,7 @@ PRECEDENCE = {
 ARITY = {
     name: (function.least, function.least + 2 if function.most is None else function.most)
     for name, function in FUNCTIONS.items()
+    if name != "regex"  # its pattern must be a checked string: see test_regex_*
 }
 
 

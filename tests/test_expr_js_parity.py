@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from forms.expr import evaluate, format_number, is_true, parse
+from forms.expr import MAX_REGEX_INPUT, ExpressionError, evaluate, format_number, is_true, parse
 
 SCRIPT = Path(__file__).resolve().parent.parent / "app" / "static" / "js" / "relevant.js"
 TODAY = date(2026, 3, 9)
@@ -215,6 +215,8 @@ ONE_VALUE = [
     "normalize-space(${a})",
     "selected-at(${a}, 1)",
     "selected-at('a b c', ${a})",
+    "regex(${a}, '^-?[0-9]+$')",
+    "regex(${a}, '\\w \\w')",
 ]
 # Function name -> the argument counts the generator tries.
 ARGUMENTS = {
@@ -241,7 +243,91 @@ ARGUMENTS = {
     "selected-at": [2],
     "min": [1, 2, 3],
     "max": [1, 2, 3],
+    "regex": [2],
 }
+
+
+# Pieces of regex() patterns: random strings of them that the parser accepts must compile in
+# JavaScript and match the same values.
+PATTERN_PIECES = [
+    "a",
+    "b",
+    "0",
+    "é",
+    "\U0001d518",
+    " ",
+    "-",
+    ",",
+    "[0-9]",
+    "[^a]",
+    "[a-c\\-]",
+    "[\\d.]",
+    "\\d",
+    "\\D",
+    "\\w",
+    "\\W",
+    "\\b",
+    "\\.",
+    "\\u00e9",
+    "\\x41",
+    "\\t",
+    ".",
+    "^",
+    "$",
+    "*",
+    "+",
+    "?",
+    "{2}",
+    "{1,3}",
+    "{2,}",
+    "*?",
+    "(",
+    ")",
+    "(?:",
+    "(?=",
+    "(?!",
+    "|",
+]
+MATCHED = [
+    *STRINGS,
+    "a",
+    "aa",
+    "ab",
+    "a0b",
+    "ba",
+    "A\u00e9",
+    "a\nb",
+    "a\rb",
+    "\u2028",
+    "a-b c",
+    "\U0001d518\U0001d518",
+    "0a0",
+    "\u0663",
+]
+FIXED_PATTERNS = [
+    "^[0-9]{3}-[0-9]{4}$",
+    "^[0-9]+$",
+    "^.$",
+    "^a.b$",
+    "\\d",
+    "\\w+$",
+    "\\bab?\\b",
+    "^(?:kk|ru)( (?:kk|ru))*$",
+    "^(?=.*[0-9]).{3,}$",
+    "^[^\\d-]+$",
+    "^$",
+    "",
+]
+
+
+def random_pattern(rnd: random.Random) -> str | None:
+    """Return a random regex() pattern the parser accepts, or None."""
+    pattern = "".join(rnd.choice(PATTERN_PIECES) for _ in range(rnd.randint(1, 8)))
+    try:
+        parse(f"regex(., '{pattern}')")
+    except ExpressionError:
+        return None
+    return pattern
 
 
 def random_value(rnd: random.Random) -> Any:
@@ -262,6 +348,8 @@ def random_expression(rnd: random.Random, depth: int = 0) -> str:
         return f"-{random_expression(rnd, depth + 1)}"
     name = rnd.choice(sorted(ARGUMENTS))
     args = [random_expression(rnd, depth + 1) for _ in range(rnd.choice(ARGUMENTS[name]))]
+    if name == "regex":
+        args[1] = "'" + rnd.choice(FIXED_PATTERNS) + "'"
     return f"{name}({', '.join(args)})"
 
 
@@ -286,6 +374,14 @@ def build_cases() -> list[tuple[str, dict[str, Any], Any]]:
         for right in POOL:
             cases.append((f"${{a}} {rnd.choice(COMPARISONS)} ${{b}}", {"a": left, "b": right}, ""))
         cases.extend((template, {"a": left}, "") for template in ONE_VALUE)
+    # regex(): fixed and random patterns against tricky values, and long values.
+    patterns = FIXED_PATTERNS + [p for p in (random_pattern(rnd) for _ in range(1500)) if p]
+    for pattern in patterns:
+        for value in rnd.sample(MATCHED, 6):
+            cases.append((f"regex(., '{pattern}')", {}, value))
+    for length in (MAX_REGEX_INPUT, MAX_REGEX_INPUT + 1):
+        cases.append(("regex(., '^x+$')", {}, "x" * length))
+        cases.append(("regex(., '^\U0001d518+$')", {}, "\U0001d518" * length))
     # Numbers print the same way on both sides, so selected() finds the Python spelling.
     for _ in range(200):
         number = random_double(rnd) if rnd.random() < 0.5 else rnd.uniform(-1e6, 1e6)
@@ -309,6 +405,7 @@ CASES = build_cases()
 
 def test_same_results_as_python(node: str, tmp_path: Path) -> None:
     trees = [parse(text) for text, _, _ in CASES]
+    assert sum(text.startswith("regex(., ") for text, _, _ in CASES) > 2000
     payload = [
         {"tree": tree.to_json(), "values": values, "current": current, "today": TODAY.isoformat()}
         for tree, (_, values, current) in zip(trees, CASES, strict=True)

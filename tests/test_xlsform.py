@@ -405,7 +405,7 @@ REFUSED_CELLS = [
     ("appearance", "minimal", "select_multiple yes_no", "the appearance minimal is not"),
     ("appearance", "numbers", "text", "the appearance numbers is not supported for text"),
     ("required", "${age} > 3", "integer", "required must be yes or no (${age} > 3)"),
-    ("relevant", "regex(${age}, 'a')", "integer", "relevant cannot be read: unknown function"),
+    ("relevant", "regex(${age}, '(?<=a)b')", "integer", "relevant cannot be read: regex() refuses"),
     ("constraint", "once(.)", "integer", "constraint cannot be read: unknown function"),
     ("relevant", "${age} >", "integer", "relevant cannot be read: "),
     ("min", "3", "text", "a question of type text does not take min"),

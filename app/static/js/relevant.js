@@ -109,6 +109,16 @@ var AtlasExpr = (function () {
     return best;
   }
 
+  // regex(): the server has checked that the pattern means the same here as in Python.
+  var MAX_REGEX_INPUT = 4000, patterns = Object.create(null);
+  function regex(value, pattern) {
+    value = str(value);
+    if (value.length > MAX_REGEX_INPUT && Array.from(value).length > MAX_REGEX_INPUT) return false;
+    pattern = str(pattern);
+    if (!(pattern in patterns)) patterns[pattern] = new RegExp(pattern, 'u');
+    return patterns[pattern].test(value);
+  }
+
   function evaluate(tree, values, current, today) {
     function ev(t) {
       var op = t[0], a;
@@ -155,6 +165,7 @@ var AtlasExpr = (function () {
               return a[1] >= 0 && a[1] < a[0].length ? str(a[0][Math.floor(a[1])]) : '';
             case 'min': return extreme(a, true);
             case 'max': return extreme(a, false);
+            case 'regex': return regex(a[0], a[1]);
           }
       }
       if (/^([!<>]?=|[<>])$/.test(op)) return compare(op, ev(t[1]), ev(t[2]));
