@@ -52,7 +52,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 #: Deepest tree, and deepest bracket nesting, that :func:`parse` accepts.
@@ -113,12 +113,25 @@ class Context:
     values: Mapping[str, Any]
     current: Any = ""
     today: date | None = None
+    now: datetime | None = None
 
     def iso_today(self) -> str:
         """Return today's date (or the given one) as ``YYYY-MM-DD``."""
         day = self.today if self.today is not None else date.today()
         # Not isoformat(): a datetime (a date subclass) would add the time.
         return f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
+
+    def iso_now(self) -> str:
+        """Return the moment (or the given one) in UTC as ``YYYY-MM-DDTHH:MM:SS.mmmZ``.
+
+        A given moment without a time zone is taken to be in UTC already.
+        """
+        moment = self.now if self.now is not None else datetime.now(UTC)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+        day = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        time = f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+        return f"{day}T{time}.{moment.microsecond // 1000:03d}Z"
 
 
 class Node:
@@ -572,6 +585,103 @@ def _regex(ctx: Context, value: Any, pattern: Any) -> bool:
     return _compile_regex(to_string(pattern)).search(text) is not None
 
 
+# Dates: days since 1970-01-01 (an int) and seconds into that day (0 <= s < 86400).
+_EPOCH = date(1970, 1, 1).toordinal()
+_FIRST_DAY = date.min.toordinal() - _EPOCH  # 0001-01-01
+_LAST_DAY = date.max.toordinal() - _EPOCH  # 9999-12-31
+_MOMENT = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?(Z|([-+])([0-9]{2})(?::?([0-9]{2}))?)?)?"
+)
+_WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _moment(value: Any) -> tuple[int, float] | None:
+    """Return a date or date-time as (days since 1970-01-01, seconds into the day), or None.
+
+    A number counts days (its fraction is the time of day); a string is ``YYYY-MM-DD``,
+    optionally followed by ``THH:MM``, ``:SS``, ``.fff`` (milliseconds; more digits are
+    dropped) and ``Z`` or an offset ``+HH:MM``, which moves the moment to UTC.  Years run from
+    1 to 9999.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = _as_float(value)
+        if not math.isfinite(number) or not _FIRST_DAY <= math.floor(number) <= _LAST_DAY:
+            return None
+        days = math.floor(number)
+        return days, min((number - days) * 86400, 86399.999)
+    match = _MOMENT.fullmatch(to_string(value))
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone, sign, zone_hour, zone_minute = (
+        match.groups()
+    )
+    try:
+        days = date(int(year), int(month), int(day)).toordinal() - _EPOCH
+    except ValueError:
+        return None
+    hours, minutes, seconds = int(hour or 0), int(minute or 0), int(second or 0)
+    offset_hours, offset_minutes = int(zone_hour or 0), int(zone_minute or 0)
+    if hours > 23 or minutes > 59 or seconds > 59 or offset_hours > 23 or offset_minutes > 59:
+        return None
+    offset = (offset_hours * 3600 + offset_minutes * 60) * (-1 if sign == "-" else 1)
+    total = days * 86400 + hours * 3600 + minutes * 60 + seconds - offset
+    days = total // 86400
+    if not _FIRST_DAY <= days <= _LAST_DAY:
+        return None
+    millis = int((fraction or "")[:3].ljust(3, "0"))
+    return days, (total - days * 86400) + millis / 1000
+
+
+def _iso_date(days: int) -> str:
+    """Return a day as ``YYYY-MM-DD``."""
+    day = date.fromordinal(days + _EPOCH)
+    return f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
+
+
+def _date(ctx: Context, x: Any) -> str:
+    """Return the date of a date, date-time or day count as ``YYYY-MM-DD``, ``""`` if none."""
+    moment = _moment(x)
+    return "" if moment is None else _iso_date(moment[0])
+
+
+def _decimal_date_time(ctx: Context, x: Any) -> float:
+    """Return days since 1970-01-01 with the time as a fraction; a number is returned as is."""
+    if isinstance(x, int | float) and not isinstance(x, bool):
+        return _as_float(x)
+    moment = _moment(x)
+    return math.nan if moment is None else moment[0] + moment[1] / 86400
+
+
+def _format_date(ctx: Context, x: Any, form: Any) -> str:
+    """Return a date written with ODK's ``%Y %y %m %d %e %H %M %S %a %b``; ``""`` if none.
+
+    Any other ``%`` and the character after it are written as they are.
+    """
+    moment = _moment(x)
+    if moment is None:
+        return ""
+    days, seconds = moment
+    day, whole = date.fromordinal(days + _EPOCH), int(seconds)
+    fields = {
+        "Y": f"{day.year:04d}",
+        "y": f"{day.year % 100:02d}",
+        "m": f"{day.month:02d}",
+        "d": f"{day.day:02d}",
+        "e": str(day.day),
+        "H": f"{whole // 3600:02d}",
+        "M": f"{whole // 60 % 60:02d}",
+        "S": f"{whole % 60:02d}",
+        "a": _WEEKDAYS[(days + 4) % 7],
+        "b": _MONTHS[day.month - 1],
+    }
+    pieces = re.split(r"(%.?)", to_string(form), flags=re.DOTALL)
+    return "".join(fields.get(piece[1:], piece) if piece[:1] == "%" else piece for piece in pieces)
+
+
 FUNCTIONS: Mapping[str, Function] = {
     "not": _fixed(1, lambda ctx, x: not is_true(x)),
     "selected": _fixed(2, lambda ctx, x, v: to_string(v) in [to_string(i) for i in _items(x)]),
@@ -597,6 +707,10 @@ FUNCTIONS: Mapping[str, Function] = {
     "min": Function(1, None, _extreme(smaller=True)),
     "max": Function(1, None, _extreme(smaller=False)),
     "regex": _fixed(2, _regex),
+    "now": _fixed(0, lambda ctx: ctx.iso_now()),
+    "date": _fixed(1, _date),
+    "format-date": _fixed(2, _format_date),
+    "decimal-date-time": _fixed(1, _decimal_date_time),
 }
 
 
@@ -975,7 +1089,11 @@ def parse(text: str) -> Node:
 
 
 def evaluate(
-    node: Node, values: Mapping[str, Any], current: Any = "", today: date | None = None
+    node: Node,
+    values: Mapping[str, Any],
+    current: Any = "",
+    today: date | None = None,
+    now: datetime | None = None,
 ) -> Any:
     """Evaluate a parsed expression against the answers so far."""
-    return node.evaluate(Context(values, current, today))
+    return node.evaluate(Context(values, current, today, now))

@@ -5,7 +5,7 @@ import json
 import math
 import pickle
 import random
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -26,6 +26,7 @@ from forms.expr import (
 )
 
 TODAY = date(2026, 3, 9)
+NOW = datetime(2026, 3, 9, 8, 15, 30, 250999, tzinfo=UTC)
 ANSWERS: dict[str, Any] = {
     "age": 34,
     "age_text": "34",
@@ -44,7 +45,7 @@ ANSWERS: dict[str, Any] = {
 
 def run(text: str, current: Any = "", values: dict[str, Any] | None = None) -> Any:
     """Parse and evaluate ``text`` against the sample answers."""
-    return evaluate(parse(text), ANSWERS if values is None else values, current, TODAY)
+    return evaluate(parse(text), ANSWERS if values is None else values, current, TODAY, NOW)
 
 
 @pytest.mark.parametrize(
@@ -195,6 +196,70 @@ def run(text: str, current: Any = "", values: dict[str, Any] | None = None) -> A
         ("number('1e3')", math.nan),
         ("number('abc')", math.nan),
         ("number(${langs})", math.nan),
+        # dates
+        ("now()", "2026-03-09T08:15:30.250Z"),
+        ("date(now())", "2026-03-09"),
+        ("date(now()) = today()", True),
+        ("date(${born})", "1991-05-17"),
+        ("date(0)", "1970-01-01"),
+        ("date(-1)", "1969-12-31"),
+        ("date(20521.99)", "2026-03-09"),
+        ("date(-0.5)", "1969-12-31"),
+        ("date(-719162)", "0001-01-01"),
+        ("date(-719163)", ""),
+        ("date(2932896)", "9999-12-31"),
+        ("date(2932897)", ""),
+        ("date(1 div 0)", ""),
+        ("date(true())", ""),
+        ("date('')", ""),
+        ("date(${missing})", ""),
+        ("date('20521')", ""),
+        ("date('2024-02-29')", "2024-02-29"),
+        ("date('2026-02-29')", ""),
+        ("date('2026-13-01')", ""),
+        ("date('0000-01-01')", ""),
+        ("date('2026-3-9')", ""),
+        ("date(' 2026-03-09')", ""),
+        ("date('2026-03-09T23:59:59')", "2026-03-09"),
+        ("date('2026-03-09T24:00')", ""),
+        ("date('2026-03-09T10:60')", ""),
+        ("date('2026-03-09T10:00:60')", ""),
+        ("date('2026-03-09T10')", ""),
+        ("date('2026-03-09T02:00+06:00')", "2026-03-08"),
+        ("date('2026-03-09T22:00-0230')", "2026-03-10"),
+        ("date('2026-03-09T22:00-02')", "2026-03-10"),
+        ("date('2026-03-09T22:00+24:00')", ""),
+        ("date('9999-12-31T23:00-02:00')", ""),
+        ("date('0001-01-01T01:00+02:00')", ""),
+        ("date(${langs})", ""),
+        ("decimal-date-time('1970-01-02T12:00')", 1.5),
+        ("decimal-date-time('1970-01-01')", 0.0),
+        ("decimal-date-time('1969-12-31T18:00:00.000Z')", -0.25),
+        ("decimal-date-time('1970-01-01T00:00:00.5')", 0.5 / 86400),
+        ("decimal-date-time('1970-01-01T00:00:00.1239')", 0.123 / 86400),
+        ("decimal-date-time('1970-01-01T06:00+06:00')", 0.0),
+        ("decimal-date-time(now())", 20521 + (8 * 3600 + 15 * 60 + 30.25) / 86400),
+        ("decimal-date-time(5.5)", 5.5),
+        ("decimal-date-time(${age})", 34.0),
+        ("decimal-date-time(1 div 0)", math.nan),
+        ("decimal-date-time('x')", math.nan),
+        ("decimal-date-time('')", math.nan),
+        ("decimal-date-time(true())", math.nan),
+        ("decimal-date-time(${born}) < decimal-date-time(today())", True),
+        ("format-date(now(), '%Y-%m-%d %H:%M:%S')", "2026-03-09 08:15:30"),
+        ("format-date(${born}, '%e %b %Y, %a')", "17 May 1991, Fri"),
+        ("format-date(${born}, '%d/%m/%y')", "17/05/91"),
+        ("format-date('2026-03-09', '%H:%M:%S')", "00:00:00"),
+        ("format-date('0099-01-05', '%Y %y %a')", "0099 99 Mon"),
+        ("format-date('2000-01-01T23:59:59.999Z', '%H%M%S')", "235959"),
+        ("format-date(0.75, '%a %H:%M')", "Thu 18:00"),
+        ("format-date(-1, '%a %d %b')", "Wed 31 Dec"),
+        ("format-date(0.99999999999999, '%H:%M:%S')", "23:59:59"),
+        ("format-date(${born}, '%q %% 100% %')", "%q %% 100% %"),
+        ("format-date(${born}, '')", ""),
+        ("format-date(${born}, 12)", "12"),
+        ("format-date('2026-02-30', '%Y')", ""),
+        ("format-date(${missing}, '%Y')", ""),
         # int, round, min, max
         ("int(3.7)", 3.0),
         ("int(-3.7)", -3.0),
@@ -434,6 +499,28 @@ def test_current_answer(text: str, current: Any, expected: bool) -> None:
     assert run(text, current=current) is expected
 
 
+def test_now_defaults_to_the_real_moment_in_utc() -> None:
+    before = datetime.now(UTC)
+    text = evaluate(parse("now()"), {})
+    after = datetime.now(UTC)
+    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert before - timedelta(milliseconds=1) <= moment <= after
+    assert len(text) == len("2026-03-09T08:15:30.250Z")
+    almaty = timezone(timedelta(hours=5))
+    assert Context({}, now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=almaty)).iso_now() == (
+        "2026-01-01T22:04:05.000Z"
+    )
+    assert Context({}, now=datetime(26, 1, 2, 3, 4, 5)).iso_now() == "0026-01-02T03:04:05.000Z"
+
+
+@pytest.mark.parametrize("days", [-719162, -365, -1, 0, 1, 59, 10_957, 20_521, 2_932_896])
+def test_format_date_agrees_with_python_dates(days: int) -> None:
+    day = date(1970, 1, 1) + timedelta(days=days)
+    expected = f"{day.year:04d} {day:%y %m %d} {day.day} {day:%a %b}"
+    assert run(f"format-date({days}, '%Y %y %m %d %e %a %b')") == expected
+    assert run(f"date({days})") == f"{day.year:04d}-{day:%m-%d}"
+
+
 def test_today_defaults_to_the_real_date() -> None:
     assert evaluate(parse("today()"), {}) == date.today().isoformat()
     assert Context({}).iso_today() == date.today().isoformat()
@@ -501,6 +588,10 @@ def test_trees_are_immutable() -> None:
         ("selected(${a})", 0, "selected() takes 2 arguments, not 1"),
         ("today(1)", 0, "today() takes 0 arguments, not 1"),
         ("regex('a')", 0, "regex() takes 2 arguments, not 1"),
+        ("now(1)", 0, "now() takes 0 arguments, not 1"),
+        ("date()", 0, "date() takes 1 argument, not 0"),
+        ("format-date(.)", 0, "format-date() takes 2 arguments, not 1"),
+        ("decimal-date-time(1, 2)", 0, "decimal-date-time() takes 1 argument, not 2"),
         ("true(1)", 0, "true() takes 0 arguments, not 1"),
         ("if(1, 2)", 0, "if() takes 3 arguments, not 2"),
         ("1 + coalesce(1, 2, 3)", 4, "coalesce() takes 2 arguments, not 3"),
@@ -832,6 +923,6 @@ NAMES = st.sampled_from(["a", "b", "c", "a.country", "b.city"])
 )
 def test_evaluation_always_returns_a_value(tree: list[Any], values: Any, current: Any) -> None:
     node = parse(render(tree, random.Random(0)))
-    result = evaluate(node, values, current, TODAY)
+    result = evaluate(node, values, current, TODAY, NOW)
     assert isinstance(result, str | int | float | bool | list | tuple | dict)
     assert isinstance(is_true(result), bool)

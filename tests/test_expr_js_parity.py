@@ -6,7 +6,7 @@ import random
 import shutil
 import struct
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,9 @@ from forms.expr import MAX_REGEX_INPUT, ExpressionError, evaluate, format_number
 
 SCRIPT = Path(__file__).resolve().parent.parent / "app" / "static" / "js" / "relevant.js"
 TODAY = date(2026, 3, 9)
+# The clock is fixed on both sides, so now() never makes the engines differ by a millisecond.
+NOW = datetime(2026, 3, 9, 8, 15, 30, 250000, tzinfo=UTC)
+NOW_TEXT = "2026-03-09T08:15:30.250Z"
 
 # Reads a JSON list of cases on stdin and writes one tagged result per case, so that booleans,
 # numbers and strings stay apart and NaN / Infinity survive the trip through JSON.
@@ -34,7 +37,7 @@ process.stdin.on('data', chunk => { input += chunk; });
 process.stdin.on('end', () => {
   const results = JSON.parse(input).map(c => {
     try {
-      const value = AtlasExpr.evaluate(c.tree, c.values, c.current, c.today);
+      const value = AtlasExpr.evaluate(c.tree, c.values, c.current, c.today, c.now);
       return [tag(value), AtlasExpr.isTrue(value)];
     } catch (e) {
       return ['error', String(e)];
@@ -149,8 +152,20 @@ STRINGS = [
     "tab\tsep",
     "b\u00a0c",  # a no-break space is not a separator in XPath
     "b\u2003c",
+    "2026-03-09T08:15:30.250Z",
+    "2024-02-29",
+    "2026-02-29",
+    "0001-01-01",
+    "0099-12-31T23:59",
+    "9999-12-31T23:59:59+01:00",
+    "9999-12-31T23:59:59-01:00",
+    "1969-12-31T23:59:59.9999-00:30",
+    "1991-05-17T10:00+0530",
+    "2026-03-09T24:00",
+    "%Y-%m-%d %H:%M:%S %a %b %e %y",
 ]
 NUMBERS = [0, 1, 2, -1, 34, 2**53, 0.1, 1 / 3, 1.5, -0.0, 1e21, 1e-7, 123.456, 1e300]
+NUMBERS += [20521.75, -719162, -719162.5, 2932896.99, -0.25]  # days since 1970
 LISTS = [[], ["kk"], ["kk", "ru"], ["12"], [1, "x"], ["a b", "c"], [None, "z"]]
 PLACES = [
     {"country": "KZ", "region": "KZ-ALA", "city": "Almaty", "geo": [43.25, 76.95]},
@@ -177,6 +192,9 @@ LITERALS = [
     "'true'",
     "'NaN'",
     "'2026-03-09'",
+    "'2026-03-09T08:15:30.250Z'",
+    "'1991-05-17T10:00+0530'",
+    "'%d %b %Y %H:%M'",
     "'\U0001d518'",
     "'\uffff'",
     '"it\'s"',
@@ -216,6 +234,11 @@ ONE_VALUE = [
     "selected-at(${a}, 1)",
     "selected-at('a b c', ${a})",
     "regex(${a}, '^-?[0-9]+$')",
+    "date(${a})",
+    "decimal-date-time(${a})",
+    "format-date(${a}, '%Y-%m-%d %H:%M:%S %a %b %e %y %% %q %')",
+    "format-date(now(), ${a})",
+    "now()",
     "regex(${a}, '\\w \\w')",
 ]
 # Function name -> the argument counts the generator tries.
@@ -244,6 +267,10 @@ ARGUMENTS = {
     "min": [1, 2, 3],
     "max": [1, 2, 3],
     "regex": [2],
+    "now": [0],
+    "date": [1],
+    "format-date": [2],
+    "decimal-date-time": [1],
 }
 
 
@@ -397,6 +424,11 @@ def build_cases() -> list[tuple[str, dict[str, Any], Any]]:
             )
         )
         cases.append(("int(${n})", {"n": number}, ""))
+        # Any day of years 1 to 9999 and a little beyond, at any time of day, and back.
+        days = rnd.uniform(-719200, 2932950)
+        cases.append(("format-date(${n}, '%Y-%m-%dT%H:%M:%S %a %b %e %y')", {"n": days}, ""))
+        cases.append(("decimal-date-time(format-date(${n}, '%Y-%m-%dT%H:%M:%S'))", {"n": days}, ""))
+        cases.append(("date(${n})", {"n": days}, ""))
     return cases
 
 
@@ -407,13 +439,19 @@ def test_same_results_as_python(node: str, tmp_path: Path) -> None:
     trees = [parse(text) for text, _, _ in CASES]
     assert sum(text.startswith("regex(., ") for text, _, _ in CASES) > 2000
     payload = [
-        {"tree": tree.to_json(), "values": values, "current": current, "today": TODAY.isoformat()}
+        {
+            "tree": tree.to_json(),
+            "values": values,
+            "current": current,
+            "today": TODAY.isoformat(),
+            "now": NOW_TEXT,
+        }
         for tree, (_, values, current) in zip(trees, CASES, strict=True)
     ]
     results = run_node(node, EVALUATE_CASES, payload, tmp_path)
     mismatches = []
     for tree, (text, values, current), got in zip(trees, CASES, results, strict=True):
-        value = evaluate(tree, values, current, TODAY)
+        value = evaluate(tree, values, current, TODAY, NOW)
         expected = [tag(value), is_true(value)]
         # Round-trip through JSON so both sides are compared as the same kinds of objects.
         if json.loads(json.dumps(expected)) != got:
@@ -422,9 +460,9 @@ def test_same_results_as_python(node: str, tmp_path: Path) -> None:
 
 
 def test_the_cases_cover_every_kind_of_result() -> None:
-    kinds = {type(evaluate(parse(t), v, c, TODAY)).__name__ for t, v, c in CASES}
+    kinds = {type(evaluate(parse(t), v, c, TODAY, NOW)).__name__ for t, v, c in CASES}
     assert {"bool", "float", "int", "str", "list", "dict"} <= kinds
-    outcomes = [evaluate(parse(t), v, c, TODAY) for t, v, c in CASES]
+    outcomes = [evaluate(parse(t), v, c, TODAY, NOW) for t, v, c in CASES]
     assert any(isinstance(o, float) and math.isnan(o) for o in outcomes)
     assert sum(o is True for o in outcomes) > 50
     assert sum(o is False for o in outcomes) > 50

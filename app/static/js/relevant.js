@@ -119,7 +119,62 @@ var AtlasExpr = (function () {
     return patterns[pattern].test(value);
   }
 
-  function evaluate(tree, values, current, today) {
+  // Dates as [days since 1970-01-01, seconds into the day]: see _moment in forms/expr.py.
+  var MOMENT = new RegExp('^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}):([0-9]{2})' +
+    '(?::([0-9]{2})(?:\\.([0-9]+))?)?(Z|([-+])([0-9]{2})(?::?([0-9]{2}))?)?)?$');
+  var FIRST_DAY = -719162, LAST_DAY = 2932896;  // 0001-01-01 and 9999-12-31
+  var WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  var MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+  function dayNumber(y, m, d) {  // NaN when there is no such day
+    var t = new Date(0);
+    t.setUTCFullYear(y, m - 1, d);  // not Date.UTC, which reads years 0-99 as 1900-1999
+    return y >= 1 && t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 &&
+      t.getUTCDate() === d ? t.getTime() / 864e5 : NaN;
+  }
+
+  function moment(v) {
+    var m, days, h, mi, s, zh, zm, total;
+    if (typeof v === 'boolean') return null;
+    if (typeof v === 'number') {
+      days = Math.floor(v);
+      if (!isFinite(v) || days < FIRST_DAY || days > LAST_DAY) return null;
+      return [days, Math.min((v - days) * 86400, 86399.999)];
+    }
+    m = MOMENT.exec(str(v));
+    if (!m) return null;
+    days = dayNumber(+m[1], +m[2], +m[3]);
+    h = +(m[4] || 0); mi = +(m[5] || 0); s = +(m[6] || 0); zh = +(m[10] || 0); zm = +(m[11] || 0);
+    if (days !== days || h > 23 || mi > 59 || s > 59 || zh > 23 || zm > 59) return null;
+    total = days * 86400 + h * 3600 + mi * 60 + s - (zh * 3600 + zm * 60) * (m[9] === '-' ? -1 : 1);
+    days = Math.floor(total / 86400);
+    if (days < FIRST_DAY || days > LAST_DAY) return null;
+    return [days, (total - days * 86400) + +((m[7] || '') + '000').slice(0, 3) / 1000];
+  }
+
+  function pad(n, width) {
+    n = String(n);
+    while (n.length < width) n = '0' + n;
+    return n;
+  }
+
+  function formatDate(v, form) {
+    var m = moment(v), t, whole, fields;
+    if (!m) return '';
+    t = new Date(m[0] * 864e5);
+    whole = Math.floor(m[1]);
+    fields = {
+      Y: pad(t.getUTCFullYear(), 4), y: pad(t.getUTCFullYear() % 100, 2),
+      m: pad(t.getUTCMonth() + 1, 2), d: pad(t.getUTCDate(), 2), e: String(t.getUTCDate()),
+      H: pad(Math.floor(whole / 3600), 2), M: pad(Math.floor(whole / 60) % 60, 2),
+      S: pad(whole % 60, 2), a: WEEKDAYS[((m[0] + 4) % 7 + 7) % 7], b: MONTHS[t.getUTCMonth()]
+    };
+    return str(form).replace(/%([\s\S]?)/g, function (all, c) {
+      return {}.hasOwnProperty.call(fields, c) ? fields[c] : all;
+    });
+  }
+
+  function evaluate(tree, values, current, today, now) {
     function ev(t) {
       var op = t[0], a;
       switch (op) {
@@ -166,6 +221,13 @@ var AtlasExpr = (function () {
             case 'min': return extreme(a, true);
             case 'max': return extreme(a, false);
             case 'regex': return regex(a[0], a[1]);
+            case 'now': return now || new Date().toISOString();
+            case 'date': a = moment(a[0]); return a ? new Date(a[0] * 864e5).toISOString().slice(0, 10) : '';
+            case 'format-date': return formatDate(a[0], a[1]);
+            case 'decimal-date-time':
+              if (typeof a[0] === 'number') return a[0];
+              a = moment(a[0]);
+              return a ? a[0] + a[1] / 86400 : NaN;
           }
       }
       if (/^([!<>]?=|[<>])$/.test(op)) return compare(op, ev(t[1]), ev(t[2]));
