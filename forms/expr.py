@@ -10,7 +10,7 @@ Grammar (precedence as in XPath, loosest first; binary operators are left-associ
 
     or  <  and  <  = !=  <  < <= > >=  <  + -  <  * div mod  <  unary -  <  primary
     primary: ${name} | ${name.part} | . | 12 | 1.5 | .5 | 'text' | "text" | ( expr )
-             | not(x) | selected(x, v) | count-selected(x) | string-length(x) | today()
+             | name(expr, ...)   with a name from :data:`FUNCTIONS`
 
 Strings have no escapes (as in XPath 1.0): a string holding ``'`` is written in ``"..."``.
 Trees deeper than :data:`MAX_DEPTH` are refused, so evaluation never exhausts the stack.
@@ -42,6 +42,27 @@ Semantics (XLSForm / ODK, with the choices this implementation makes spelled out
   the blank-separated words of any other value.  ``count-selected(x)`` counts those items;
   ``string-length(x)`` counts the code points of the string value; ``today()`` is the date as
   ``"YYYY-MM-DD"``, so it compares with date answers as strings.
+- The other functions follow ODK's XPath functions (getodk.github.io/xforms-spec), on the string,
+  number and truth values above: ``if(c, a, b)``; ``coalesce(a, b)`` (``a`` unless its string
+  value is empty); ``concat(a, ...)``; ``true()``, ``false()``, ``boolean(x)``, ``string(x)``,
+  ``number(x)``; ``int(x)`` truncates toward zero; ``round(x[, places])`` rounds the number as
+  it is written (its shortest decimal spelling), halves away from zero; ``min`` and ``max`` of
+  one or more numbers are NaN when any is not a number; ``contains``, ``starts-with``,
+  ``ends-with`` and ``normalize-space`` work on string values (XPath blanks only);
+  ``substr(s, start[, end])`` counts code points from 0, ``end`` excluded, a negative position
+  from the end, positions truncated and NaN as 0 (as JavaScript's ``slice``);
+  ``selected-at(x, n)`` is the string value of item ``n`` (from 0) of ``x``'s items, or ``""``.
+- ``regex(value, pattern)`` asks whether the pattern matches anywhere in the string value (as
+  ``re.search`` and ``RegExp.test``).  The pattern must be a quoted string that Python's ``re``
+  and a JavaScript ``RegExp`` with the ``u`` flag read the same way, checked when parsing
+  (:func:`_translate_regex`); values longer than :data:`MAX_REGEX_INPUT` code points never match.
+- ``now()`` is the moment in UTC as ``"YYYY-MM-DDTHH:MM:SS.mmmZ"``.  A date is a number of days
+  since 1970-01-01 (its fraction the time of day) or a string ``YYYY-MM-DD``, optionally with
+  ``THH:MM``, ``:SS``, ``.fff`` and ``Z`` or an offset (the moment is then moved to UTC), years
+  1 to 9999.  ``date(x)`` gives ``"YYYY-MM-DD"``, ``decimal-date-time(x)`` days since 1970
+  (a number is returned as it is) and ``format-date(x, f)`` writes ``%Y %y %m %d %e %H %M %S
+  %a %b`` in ``f`` (English names); anything that is not a date gives ``""``, or NaN.
+- Evaluation never raises: every function answers every value.
 """
 
 from __future__ import annotations
