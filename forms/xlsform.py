@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import zipfile
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from forms.expr import ExpressionError, parse
+from forms.i18n import N_
 from forms.loader import LANG_RE, Problem, QuestionnaireError, load_document
 from forms.schema import Questionnaire
 
@@ -36,6 +38,13 @@ MULTILINE = "multiline"
 #: Appearances the Atlas honours, by Atlas type (``field-list`` on a group: a page is one).
 APPEARANCES = {"select_one": {"minimal"}}
 XLSFORM_EXTENSIONS = {".xlsx", ".xlsm", ".xls"}
+#: How a workbook's file begins: an .xlsx (or .xlsm) is a ZIP archive, an .xls an OLE2
+#: compound document.
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: How much an .xlsx may unpack to: the bundled questionnaire's workbook unpacks to some
+#: 190 KB, and a ZIP of a few hundred KB can unpack to gigabytes.
+MAX_UNPACKED = 32 * 2**20
 
 #: Survey columns read, as pyxform resolves their headers (first tokens).
 _SURVEY_COLUMNS = {
@@ -84,9 +93,9 @@ _TYPE_FIELDS = {
 }
 #: Sheets pyxform reads that the Atlas does not support.
 _REFUSED_SHEETS = {
-    "external_choices": "external choice lists are not supported",
-    "entities": "entities are not supported",
-    "osm": "OpenStreetMap questions are not supported",
+    "external_choices": N_("external choice lists are not supported"),
+    "entities": N_("entities are not supported"),
+    "osm": N_("OpenStreetMap questions are not supported"),
 }
 _LANGUAGE_RE = re.compile(r"^(?P<name>.*?)\s*\((?P<tag>[^()]*)\)\s*$")
 _DATE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]00:00(?::00)?)?$")
@@ -127,6 +136,19 @@ def _pyxform() -> SimpleNamespace:
         end=RE_END_CONTROL,
         select=RE_SELECT,
     )
+
+
+def sniff_workbook(head: bytes) -> str | None:
+    """Return the kind of workbook a file's first bytes show: ``.xlsx``, ``.xls`` or None.
+
+    Any ZIP archive counts as ``.xlsx`` here: whether it holds a workbook is known only
+    once it is opened.
+    """
+    if head.startswith(ZIP_MAGIC):
+        return ".xlsx"
+    if head.startswith(OLE2_MAGIC):
+        return ".xls"
+    return None
 
 
 def sanitise_slug(text: str) -> str:
@@ -205,26 +227,72 @@ class _Reader:
 
     # -- sheets -------------------------------------------------------------------------
 
+    def cannot_read(self, message: str, **params: Any) -> QuestionnaireError:
+        return QuestionnaireError([Problem(self.filename, "file", message, params)])
+
     def read_workbook(self) -> Any:
+        """Read the workbook's sheets with pyxform, once its content is known to be one.
+
+        The first bytes must be those of the format the name gives (a YAML file named .xlsx,
+        a ZIP of anything else, a damaged file are refused before any reader sees them), and
+        an .xlsx must not unpack to more than :data:`MAX_UNPACKED` bytes.
+        """
+        suffix = self.path.suffix.lower()
+        if suffix not in XLSFORM_EXTENSIONS:
+            raise self.cannot_read(N_("is not an XLSForm workbook (.xlsx or .xls)"))
+        try:
+            with self.path.open("rb") as file:
+                head = file.read(len(OLE2_MAGIC))
+        except OSError as exc:
+            raise self.cannot_read(
+                N_("cannot be read as an XLSForm: %(reason)s"), reason=str(exc)
+            ) from exc
+        expected = ".xls" if suffix == ".xls" else ".xlsx"
+        if sniff_workbook(head) != expected:
+            raise self.cannot_read(
+                N_("cannot be read as an XLSForm: its content is not an %(extension)s workbook"),
+                extension=suffix,
+            )
+        if expected == ".xlsx":
+            self.check_archive()
         from pyxform.errors import PyXFormError
 
-        if self.path.suffix.lower() not in XLSFORM_EXTENSIONS:
-            raise QuestionnaireError(
-                [Problem(self.filename, "file", "is not an XLSForm workbook (.xlsx or .xls)")]
-            )
         try:
             return self.px.backends.get_xlsform(self.path)
-        except (PyXFormError, OSError, ValueError) as exc:
-            raise QuestionnaireError(
-                [
-                    Problem(
-                        self.filename,
-                        "file",
-                        "cannot be read as an XLSForm: %(reason)s",
-                        {"reason": str(exc)},
-                    )
-                ]
+        except PyXFormError as exc:
+            # pyxform reports a file its reader failed on as of no supported type (the reader's
+            # own error is dropped); other errors (a duplicate column header) say what is wrong.
+            if str(exc).startswith("Argument 'definition' was not recognized"):
+                raise self.cannot_read(
+                    N_("cannot be read as an XLSForm: the workbook is damaged or incomplete")
+                ) from exc
+            raise self.cannot_read(
+                N_("cannot be read as an XLSForm: %(reason)s"), reason=str(exc)
             ) from exc
+        except Exception as exc:  # noqa: BLE001 - the readers raise whatever a file provokes
+            raise self.cannot_read(
+                N_("cannot be read as an XLSForm: %(reason)s"), reason=str(exc)
+            ) from exc
+
+    def check_archive(self) -> None:
+        """Refuse a ZIP that is damaged, is not an Excel workbook, or unpacks too large."""
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                members = archive.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise self.cannot_read(
+                N_("cannot be read as an XLSForm: the workbook is damaged or incomplete")
+            ) from exc
+        names = {member.filename for member in members}
+        if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+            raise self.cannot_read(
+                N_("cannot be read as an XLSForm: it is a ZIP archive, not an Excel workbook")
+            )
+        if sum(member.file_size for member in members) > MAX_UNPACKED:
+            raise self.cannot_read(
+                N_("cannot be read as an XLSForm: it unpacks to more than %(n)d MB"),
+                n=MAX_UNPACKED // 2**20,
+            )
 
     def sheet(
         self,
@@ -261,15 +329,17 @@ class _Reader:
         field = known.get(tokens[:size])
         if field is None:
             if tokens[0] in xlsform_columns or tokens[0] in ("bind", "control", "media"):
-                return _Column(raw, None, refusal="the XLSForm column %(header)s is not supported")
-            return _Column(raw, None, refusal="%(header)s is not a column the Atlas reads")
+                return _Column(
+                    raw, None, refusal=N_("the XLSForm column %(header)s is not supported")
+                )
+            return _Column(raw, None, refusal=N_("%(header)s is not a column the Atlas reads"))
         rest = tokens[size:]
         if field not in _TRANSLATED:
             if rest:
-                return _Column(raw, None, refusal="%(header)s does not take a language")
+                return _Column(raw, None, refusal=N_("%(header)s does not take a language"))
             return _Column(raw, field)
         if len(rest) > 1:
-            return _Column(raw, None, refusal="%(header)s is not a column the Atlas reads")
+            return _Column(raw, None, refusal=N_("%(header)s is not a column the Atlas reads"))
         if not rest:
             return _Column(raw, field, "")  # the default language, known later
         tag = language_tag(rest[0])
@@ -278,8 +348,10 @@ class _Reader:
                 sheet,
                 1,
                 raw,
-                "the language %(language)s has no BCP 47 tag in parentheses: "
-                "write it as in %(example)s",
+                N_(
+                    "the language %(language)s has no BCP 47 tag in parentheses: "
+                    "write it as in %(example)s"
+                ),
                 language=rest[0],
                 example=f"{raw.rsplit(rest[0], 1)[0]}{rest[0] or 'English'} (en)",
             )
@@ -306,8 +378,10 @@ class _Reader:
                         sheet.name,
                         1,
                         column.header,
-                        "a column without a language needs default_language in the settings "
-                        "sheet (such as English (en)), or write %(example)s",
+                        N_(
+                            "a column without a language needs default_language in the "
+                            "settings sheet (such as English (en)), or write %(example)s"
+                        ),
                         example=f"{column.header}::English (en)",
                     )
                     continue
@@ -320,7 +394,7 @@ class _Reader:
                     sheet.name,
                     1,
                     column.header,
-                    "repeats column %(other)s (the same language)",
+                    N_("repeats column %(other)s (the same language)"),
                     other=seen[key],
                 )
                 continue
@@ -384,7 +458,12 @@ class _Reader:
         for column in settings_sheet.columns:
             if column.field == "default_language" and column.header in first[1]:
                 self.default_lang = self.default_language(first[1][column.header], column)
-        roles_sheet = self.roles_sheet()
+        try:
+            roles_sheet = self.roles_sheet()
+        except Exception as exc:  # noqa: BLE001 - as in read_workbook
+            raise self.cannot_read(
+                N_("cannot be read as an XLSForm: %(reason)s"), reason=str(exc)
+            ) from exc
 
         settings = self.read_settings(settings_sheet, slug)
         choices = self.read_choices(choices_sheet)
@@ -404,8 +483,10 @@ class _Reader:
                 "settings",
                 self.settings_row,
                 column.header,
-                "default_language %(value)s has no BCP 47 tag: write it as the language "
-                "columns do, such as English (en)",
+                N_(
+                    "default_language %(value)s has no BCP 47 tag: write it as the language "
+                    "columns do, such as English (en)"
+                ),
                 value=text,
             )
             return None
@@ -414,12 +495,12 @@ class _Reader:
     def read_settings(self, sheet: _Sheet, slug: str | None) -> dict[str, Any]:
         columns = self.check_columns(sheet)
         for number, _ in sheet.rows[1:]:
-            self.problem("settings", number, None, "the settings sheet has one row of values")
+            self.problem("settings", number, None, N_("the settings sheet has one row of values"))
         row_number, row = sheet.rows[0] if sheet.rows else (2, {})
         values = self.values(row, columns)
         headers = {c.field: c.header for c in columns}
         settings: dict[str, Any] = {}
-        form_id = values.get("form_id") or self.path.stem
+        form_id = values.get("form_id") or Path(self.filename).stem
         settings["slug"] = slug if slug is not None else sanitise_slug(form_id)
         if values.get("version"):
             settings["version"] = values["version"]
@@ -438,7 +519,7 @@ class _Reader:
                         "settings",
                         row_number,
                         headers[key],
-                        "%(value)s is not a date (YYYY-MM-DD)",
+                        N_("%(value)s is not a date (YYYY-MM-DD)"),
                         value=values[key],
                     )
                 else:
@@ -448,7 +529,7 @@ class _Reader:
                 "settings",
                 row_number,
                 headers["style"],
-                "the style %(value)s is not supported: every group is a page (pages)",
+                N_("the style %(value)s is not supported: every group is a page (pages)"),
                 value=values["style"],
             )
         consent: dict[str, Any] = {}
@@ -471,7 +552,10 @@ class _Reader:
             list_name = values.get("list_name")
             if not list_name:
                 self.problem(
-                    "choices", number, headers.get("list_name", "list_name"), "missing list_name"
+                    "choices",
+                    number,
+                    headers.get("list_name", "list_name"),
+                    N_("missing list_name"),
                 )
                 continue
             self.check_text(values, "choices", number, headers)
@@ -493,7 +577,7 @@ class _Reader:
                         sheet,
                         number,
                         headers.get(field, field),
-                        "shows another answer with ${...}, which is not supported in texts",
+                        N_("shows another answer with ${...}, which is not supported in texts"),
                     )
                     break
 
@@ -559,12 +643,16 @@ class _Reader:
             if not role or not question:
                 missing = "role" if not role else "question"
                 self.problem(
-                    "roles", number, headers.get(missing, missing), "missing %(what)s", what=missing
+                    "roles",
+                    number,
+                    headers.get(missing, missing),
+                    N_("missing %(column)s"),
+                    column=missing,
                 )
                 continue
             if role in roles:
                 self.problem(
-                    "roles", number, headers["role"], "role %(role)s is given twice", role=role
+                    "roles", number, headers["role"], N_("role %(role)s is given twice"), role=role
                 )
                 continue
             roles[role] = question
@@ -595,7 +683,7 @@ class _Reader:
                 continue
             qtype = " ".join(values.get("type", "").split())
             if not qtype:
-                self.problem("survey", number, header("type", "type"), "missing type")
+                self.problem("survey", number, header("type", "type"), N_("missing type"))
                 continue
             begin, end = self.px.begin.match(qtype), self.px.end.match(qtype)
             if begin:
@@ -604,21 +692,23 @@ class _Reader:
                         "survey",
                         number,
                         header("type"),
-                        "repeats are not supported (%(type)s)",
+                        N_("repeats are not supported (%(type)s)"),
                         type=qtype,
                     )
                     depth += 1
                     continue
                 if begin["list_name"]:
                     self.problem(
-                        "survey", number, header("type"), "a group over a list is not supported"
+                        "survey", number, header("type"), N_("a group over a list is not supported")
                     )
                 if depth:
                     self.problem(
                         "survey",
                         number,
                         header("type"),
-                        "groups inside groups are not supported: each top-level group is a page",
+                        N_(
+                            "groups inside groups are not supported: each top-level group is a page"
+                        ),
                     )
                     depth += 1
                     continue
@@ -631,7 +721,7 @@ class _Reader:
             if end:
                 if not depth:
                     self.problem(
-                        "survey", number, header("type"), "%(type)s without a begin", type=qtype
+                        "survey", number, header("type"), N_("%(type)s without a begin"), type=qtype
                     )
                     continue
                 depth -= 1
@@ -655,7 +745,7 @@ class _Reader:
             survey.append(question)
             self.survey_rows.append(number)
         if depth:
-            self.problem("survey", None, None, "a group or repeat is not closed with its end")
+            self.problem("survey", None, None, N_("a group or repeat is not closed with its end"))
         return groups, survey
 
     @staticmethod
@@ -673,7 +763,11 @@ class _Reader:
         for field in values:
             if field not in _GROUP_FIELDS:
                 self.problem(
-                    "survey", number, headers[field], "a group does not take %(what)s", what=field
+                    "survey",
+                    number,
+                    headers[field],
+                    N_("a group does not take %(column)s"),
+                    column=field,
                 )
         appearance = values.get("appearance")
         if appearance and appearance != "field-list":
@@ -681,7 +775,7 @@ class _Reader:
                 "survey",
                 number,
                 headers["appearance"],
-                "the group appearance %(value)s is not supported (every page is a field-list)",
+                N_("the group appearance %(value)s is not supported (every page is a field-list)"),
                 value=appearance,
             )
         self.check_text(values, "survey", number, headers)
@@ -700,7 +794,7 @@ class _Reader:
             name = qtype[len(ATLAS_PREFIX) :]
             if name in ATLAS_TYPES:
                 return name, None
-            self.problem("survey", number, column, "unknown Atlas type %(type)s", type=qtype)
+            self.problem("survey", number, column, N_("unknown Atlas type %(type)s"), type=qtype)
             return None
         select = px.select.match(qtype)
         if select:
@@ -710,8 +804,10 @@ class _Reader:
                     "survey",
                     number,
                     column,
-                    "%(type)s is not supported: add an 'other' choice and a text question "
-                    "relevant when it is selected",
+                    N_(
+                        "%(type)s is not supported: add an 'other' choice and a text question "
+                        "relevant when it is selected"
+                    ),
                     type=qtype,
                 )
                 return None
@@ -721,7 +817,7 @@ class _Reader:
             }
             if command not in kinds or select["select_command"] in px.aliases.select_from_file:
                 self.problem(
-                    "survey", number, column, "the type %(type)s is not supported", type=qtype
+                    "survey", number, column, N_("the type %(type)s is not supported"), type=qtype
                 )
                 return None
             return kinds[command], select["list_name"]
@@ -730,7 +826,7 @@ class _Reader:
                 "survey",
                 number,
                 column,
-                "%(type)s needs a choice list: %(type)s LIST",
+                N_("%(type)s needs a choice list: %(type)s LIST"),
                 type=qtype,
             )
             return None
@@ -741,7 +837,7 @@ class _Reader:
             return simple, None
         spec = px.types.get(px.aliases._type_alias_map.get(qtype, qtype))
         if spec is None:
-            self.problem("survey", number, column, "unknown type %(type)s", type=qtype)
+            self.problem("survey", number, column, N_("unknown type %(type)s"), type=qtype)
             return None
         self.problem("survey", number, column, _type_refusal(qtype, spec), type=qtype)
         return None
@@ -769,7 +865,7 @@ class _Reader:
                         "survey",
                         number,
                         headers[field],
-                        "the appearance %(value)s is not supported for %(type)s",
+                        N_("the appearance %(value)s is not supported for %(type)s"),
                         value=value,
                         type=qtype,
                     )
@@ -781,9 +877,9 @@ class _Reader:
                     "survey",
                     number,
                     headers[field],
-                    "a question of type %(type)s does not take %(what)s",
+                    N_("a question of type %(type)s does not take %(column)s"),
                     type=qtype,
-                    what=field,
+                    column=field,
                 )
                 continue
             number_value = _number(value, whole=field == "max_length")
@@ -792,10 +888,10 @@ class _Reader:
                     "survey",
                     number,
                     headers[field],
-                    "%(what)s must be a whole number"
+                    N_("%(column)s must be a whole number")
                     if field == "max_length"
-                    else "%(what)s must be a number",
-                    what=field,
+                    else N_("%(column)s must be a number"),
+                    column=field,
                 )
                 continue
             question[field] = number_value
@@ -810,7 +906,7 @@ class _Reader:
                     "survey",
                     number,
                     headers["required"],
-                    "required must be yes or no (%(value)s): a condition is not supported",
+                    N_("required must be yes or no (%(value)s): a condition is not supported"),
                     value=values["required"],
                 )
             elif required:
@@ -836,8 +932,8 @@ class _Reader:
                 "survey",
                 number,
                 headers[field],
-                "%(what)s cannot be read: %(reason)s",
-                what=field,
+                N_("%(column)s cannot be read: %(reason)s"),
+                column=field,
                 reason=str(exc),
             )
             return None
@@ -883,17 +979,17 @@ def _type_refusal(qtype: str, spec: Mapping[str, Any]) -> str:
     bind = spec.get("bind") or {}
     kind = bind.get("type", "")
     if kind in ("geopoint", "geotrace", "geoshape") or "geopoint" in qtype:
-        return (
+        return N_(
             "%(type)s (a GPS point, line or shape) is not supported: ask for a place with "
             "atlas:location, which can take the device's position"
         )
     if kind == "binary" or qtype in ("file", "photo", "image", "audio", "video"):
-        return "%(type)s (a file, photo or recording) is not supported"
+        return N_("%(type)s (a file, photo or recording) is not supported")
     if "jr:preload" in bind or qtype in ("audit", "start", "end", "today", "deviceid"):
-        return "%(type)s (device or form metadata) is not collected"
+        return N_("%(type)s (device or form metadata) is not collected")
     if qtype in ("calculate", "hidden"):
-        return "%(type)s (a calculation) is not supported"
-    return "the XLSForm type %(type)s is not supported"
+        return N_("%(type)s (a calculation) is not supported")
+    return N_("the XLSForm type %(type)s is not supported")
 
 
 def _number(text: str, whole: bool = False) -> int | float | None:
@@ -909,35 +1005,42 @@ def _number(text: str, whole: bool = False) -> int | float | None:
     return int(value) if value.is_integer() and "e" not in text.lower() else value
 
 
-def read_xlsform(path: str | Path, slug: str | None = None) -> dict[str, Any]:
+def read_xlsform(
+    path: str | Path, slug: str | None = None, filename: str | None = None
+) -> dict[str, Any]:
     """Read an XLSForm workbook into the questionnaire document :func:`load_document` checks.
 
     :param slug: the survey's slug, instead of the one made from ``form_id``.
+    :param filename: the name problems are reported under (and the slug is made from without
+        ``form_id``), instead of the file's own: an upload's name, for a temporary file.
     :raises QuestionnaireError: listing everything in the workbook that is refused.
     """
-    return _read(Path(path), slug)[0]
+    return _read(Path(path), slug, filename)[0]
 
 
-def _read(path: Path, slug: str | None) -> tuple[dict[str, Any], _Reader]:
-    reader = _Reader(path, path.name)
+def _read(path: Path, slug: str | None, filename: str | None) -> tuple[dict[str, Any], _Reader]:
+    reader = _Reader(path, filename or path.name)
     document = reader.read(slug)
     if reader.problems:
         raise QuestionnaireError(reader.problems)
     return document, reader
 
 
-def load_xlsform(path: str | Path, slug: str | None = None) -> Questionnaire:
+def load_xlsform(
+    path: str | Path, slug: str | None = None, filename: str | None = None
+) -> Questionnaire:
     """Read an XLSForm workbook and check it as a questionnaire.
 
     The loader's problems (a label missing in a language, an unknown reference...) name the
     sheet and row of the workbook they come from.
 
+    :param filename: as for :func:`read_xlsform`.
     :raises QuestionnaireError: listing every problem.
     """
     path = Path(path)
-    document, reader = _read(path, slug)
+    document, reader = _read(path, slug, filename)
     try:
-        return load_document(document, path.name)
+        return load_document(document, reader.filename)
     except QuestionnaireError as exc:
         raise QuestionnaireError([reader.place(p, document) for p in exc.problems]) from None
 
@@ -1113,5 +1216,6 @@ __all__ = [
     "load_xlsform",
     "read_xlsform",
     "sanitise_slug",
+    "sniff_workbook",
     "write_xlsform",
 ]
