@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,25 @@ def load_upload(text: str, filename: str) -> tuple[SurveyVersion, bool]:
     :raises forms.loader.QuestionnaireError: when the text has problems.
     """
     return store(load_text(text, filename))
+
+
+def load_workbook_upload(data: bytes, filename: str, suffix: str) -> tuple[SurveyVersion, bool]:
+    """Load an uploaded XLSForm workbook as a new version of its survey, unless unchanged.
+
+    The workbook is written to a temporary file (pyxform's readers take a path) named by
+    ``suffix`` (``.xlsx`` or ``.xls``) alone: the uploaded name only names the problems.
+
+    :param filename: the name problems are reported under.
+    :return: the version and whether it is new.
+    :raises forms.loader.QuestionnaireError: when the workbook has problems.
+    """
+    from forms.xlsform import load_xlsform
+
+    with tempfile.TemporaryDirectory(prefix="atlas-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        questionnaire = load_xlsform(path, filename=filename)
+    return store(questionnaire)
 
 
 def store(questionnaire: Questionnaire) -> tuple[SurveyVersion, bool]:

@@ -26,6 +26,7 @@ from app.models import Response, Survey, SurveyVersion, utcnow
 from forms.i18n import N_
 from forms.loader import Problem, QuestionnaireError
 from forms.names import country_codes
+from forms.xlsform import sniff_workbook
 
 #: Organisation short names: the same rule as questionnaire slugs (they appear in URLs).
 ORG_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -33,6 +34,8 @@ ORG_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 AUDIT_PAGE_SIZE = 50
 #: Uploaded file names are shown back to the admin; keep them short.
 FILENAME_LENGTH = 100
+#: Uploaded names read as XLSForm workbooks; any other name is read as YAML.
+WORKBOOK_SUFFIXES = (".xlsx", ".xls")
 
 
 def one_time_password() -> str:
@@ -252,23 +255,56 @@ def safe_filename(filename: str | None) -> str:
     return name[:FILENAME_LENGTH] or "questionnaire.yaml"
 
 
+def upload_kind(data: bytes, filename: str) -> str:
+    """Return how an uploaded file is read: ``.xlsx`` or ``.xls`` (a workbook), or ``.yaml``.
+
+    The name decides; a workbook's content is checked against its name when it is read
+    (:mod:`forms.xlsform`), and a workbook under any other name is refused here.
+
+    :raises QuestionnaireError: for a workbook that is not named as one.
+    """
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if suffix in WORKBOOK_SUFFIXES:
+        return suffix
+    if sniff_workbook(data[:8]) is not None:
+        raise QuestionnaireError(
+            [
+                Problem(
+                    filename,
+                    "file",
+                    N_(
+                        "is an Excel workbook: to upload it as an XLSForm, save it as .xlsx or .xls"
+                    ),
+                )
+            ]
+        )
+    return ".yaml"
+
+
+def _load_upload(data: bytes, filename: str) -> tuple[SurveyVersion, bool]:
+    kind = upload_kind(data, filename)
+    if kind != ".yaml":
+        return questionnaires.load_workbook_upload(data, filename, kind)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problem = Problem(filename, "file", N_("cannot be read: %(reason)s"), {"reason": str(exc)})
+        raise QuestionnaireError([problem]) from exc
+    return questionnaires.load_upload(text, filename)
+
+
 def upload_questionnaire(data: bytes, filename: str) -> tuple[SurveyVersion, bool]:
     """Check an uploaded questionnaire file and store it as a new version, unless unchanged.
 
-    A new version never alters the answers given under an older one: responses keep their
-    version and are not touched.
+    The file is a YAML questionnaire or an XLSForm workbook (.xlsx, .xls), told apart by its
+    name (:func:`upload_kind`). A new version never alters the answers given under an older
+    one: responses keep their version and are not touched.
 
     :return: the version and whether it is new.
     :raises QuestionnaireError: with every problem found (file, row, what is wrong).
     """
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        problem = Problem(filename, "file", N_("cannot be read: %(reason)s"), {"reason": str(exc)})
-        record("questionnaire_rejected", details={"file": filename, "problems": 1})
-        raise QuestionnaireError([problem]) from exc
-    try:
-        version, created = questionnaires.load_upload(text, filename)
+        version, created = _load_upload(data, filename)
     except QuestionnaireError as exc:
         db.session.rollback()
         record("questionnaire_rejected", details={"file": filename, "problems": len(exc.problems)})

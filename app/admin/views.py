@@ -395,7 +395,7 @@ def upload_questionnaire() -> Any:
     data = upload.read() if upload else b""
     if not data:
         return _render_questionnaires(
-            [_("Choose a questionnaire file (YAML) to upload.")], None, 422
+            [_("Choose a questionnaire file (YAML or XLSForm) to upload.")], None, 422
         )
     filename = services.safe_filename(upload.filename if upload else None)
     try:
