@@ -216,8 +216,9 @@ class _Reader:
         self.settings_row = 2
 
     def problem(
-        self, sheet: str, row: int | None, column: str | None, message: str, **params: Any
+        self, sheet: str, row: int | None, column: str | None, message: str, /, **params: Any
     ) -> None:
+        """Add a problem at a sheet's row and column (positional: ``column`` is also a param)."""
         where = f"{sheet} sheet"
         if row is not None:
             where += f", row {row}"
