@@ -5,8 +5,10 @@ from __future__ import annotations
 import html
 import io
 import re
+import zipfile
 from datetime import timedelta
 
+import openpyxl
 import pytest
 import yaml
 from sqlalchemy import func, select
@@ -14,6 +16,7 @@ from sqlalchemy import func, select
 from app.accounts import services as accounts
 from app.accounts.models import AuditEvent, LoginSession, Organisation, User
 from app.models import Draft, Response, Survey, SurveyVersion, utcnow
+from forms.xlsform import write_xlsform
 from tests.conftest import BUNDLED, PASSWORD, log_in
 from tests.respondent import SLUG, Respondent, csrf_token
 
@@ -412,6 +415,174 @@ def test_escaped_nul_characters_never_cause_a_500(as_admin, db):
     # The loader refuses NUL on every engine (PostgreSQL could not store it anyway).
     assert response.status_code == 422
     assert "U+0000" in response.text
+
+
+# -- XLSForm workbooks ------------------------------------------------------------------------
+
+
+def workbook(
+    tmp_path, survey: list[list], name: str = "form.xlsx", form_id: str | None = "from-excel"
+) -> bytes:
+    """Return an XLSForm workbook built with openpyxl: ``survey`` rows under a page, in en only."""
+    book = openpyxl.Workbook()
+    book.active.title = "survey"
+    for row in [
+        ["type", "name", "label::English (en)"],
+        ["begin_group", "p1", "Page"],
+        *survey,
+        ["end_group"],
+    ]:
+        book["survey"].append(row)
+    settings = book.create_sheet("settings")
+    columns = {
+        "form_title::English (en)": "Workbook survey",
+        "form_id": form_id,
+        "consent_version": "1",
+        "consent_text::English (en)": "I agree.",
+    }
+    settings.append([k for k, v in columns.items() if v is not None])
+    settings.append([v for v in columns.values() if v is not None])
+    book.save(tmp_path / name)
+    return (tmp_path / name).read_bytes()
+
+
+def test_an_xlsform_workbook_is_stored_as_a_new_version(as_admin, db, tmp_path):
+    path = tmp_path / "mini.xlsx"
+    write_xlsform(mini_questionnaire(), path)
+    response = upload(as_admin, path.read_bytes(), "mini.xlsx")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/admin/questionnaires/mini")
+    page = as_admin.get("/admin/questionnaires/mini?lang=en")
+    assert "mini.xlsx was stored as version 1 of mini" in page.text
+    (event,) = events(db, "questionnaire_uploaded")
+    assert event.target == "survey:mini"
+    assert event.details == {"file": "mini.xlsx", "version": 1, "new": True}
+    # The workbook holds the same questionnaire as the YAML file: no new version for it.
+    again = upload(as_admin, as_yaml(mini_questionnaire()), "mini.yaml")
+    assert "nothing changed" in as_admin.get(again.headers["Location"] + "?lang=en").text
+    # A changed workbook is a new version; a workbook without form_id takes the upload's name.
+    changed = mini_questionnaire(title="Changed")
+    write_xlsform(changed, path)
+    assert upload(as_admin, path.read_bytes(), "mini.xlsx").status_code == 303
+    survey = db.session.scalar(select(Survey).filter_by(slug="mini"))
+    assert [v.number for v in survey.versions] == [1, 2]
+    assert survey.versions[-1].definition["settings"]["title"]["en"] == "Changed"
+    book = workbook(tmp_path, [["integer", "age", "Age"]], form_id=None)
+    response = upload(as_admin, book, "Excel Upload.XLSX")
+    assert response.headers["Location"].endswith("/admin/questionnaires/excel-upload")
+
+
+@pytest.mark.parametrize(
+    ("lang", "header", "expected"),
+    [
+        (
+            "ru",
+            {"Accept-Language": "ru"},
+            "form.xlsx, survey sheet, row 3, column type: geopoint (GPS-точка, линия или "
+            "фигура) не поддерживается: спрашивайте место вопросом atlas:location",
+        ),
+        (
+            "ru",
+            {},
+            "form.xlsx, survey sheet, row 4, column type: тип XLSForm barcode не поддерживается",
+        ),
+        (
+            "kk",
+            {},
+            "form.xlsx, survey sheet, row 4, column type: barcode деген XLSForm түріне қолдау "
+            "көрсетілмейді",
+        ),
+    ],
+)
+def test_a_workbooks_refusals_are_shown_in_the_admins_language(
+    as_admin, db, tmp_path, lang, header, expected
+):
+    book = workbook(tmp_path, [["geopoint", "home", "Home"], ["barcode", "code", "Code"]])
+    token = token_from(as_admin, "/admin/questionnaires")
+    response = as_admin.post(
+        "/admin/questionnaires" + ("" if header else f"?lang={lang}"),
+        data={"csrf_token": token, "file": (io.BytesIO(book), "form.xlsx")},
+        content_type="multipart/form-data",
+        headers=header,
+    )
+    assert response.status_code == 422
+    assert f'<html lang="{lang}"' in response.text
+    assert expected in html.unescape(response.text)
+    assert db.session.scalar(select(Survey).filter_by(slug="from-excel")) is None
+    (event,) = events(db, "questionnaire_rejected")
+    assert event.details == {"file": "form.xlsx", "problems": 2}
+
+
+def zipped(**members: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "expected"),
+    [
+        (b"PK\x03\x04" + b"\x00" * 200, "form.xlsx", "the workbook is damaged or incomplete"),
+        (zipped(**{"notes.txt": "hello"}), "form.xlsx", "it is a ZIP archive, not an Excel"),
+        (
+            zipped(**{"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<broken"}),
+            "form.xlsx",
+            "form.xlsx, file: cannot be read as an XLSForm",
+        ),
+        (b"settings:\n  slug: mini\n", "form.xlsx", "its content is not an .xlsx workbook"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "form.xls", "cannot be read as"),
+        ("xlsx", "form.xls", "its content is not an .xls workbook"),
+        ("xlsx", "form.yaml", "form.yaml, file: is an Excel workbook: to upload it as an XLSForm"),
+        ("xlsx", "form", "form, file: is an Excel workbook"),
+    ],
+)
+def test_corrupt_or_misnamed_workbooks_get_a_message_not_a_500(
+    as_admin, db, tmp_path, content, filename, expected
+):
+    if content == "xlsx":
+        content = workbook(tmp_path, [["integer", "age", "Age"]])
+    response = upload(as_admin, content, filename, lang="en")
+    assert response.status_code == 422
+    assert "was not loaded" in response.text
+    assert expected in html.unescape(response.text)
+    assert db.session.scalar(select(Survey).filter_by(slug="from-excel")) is None
+    (event,) = events(db, "questionnaire_rejected")
+    assert event.details == {"file": filename, "problems": 1}
+
+
+def test_a_misnamed_workbook_is_refused_in_the_admins_language(as_admin, tmp_path):
+    response = upload(as_admin, b"settings: {}\n", "form.xlsx", lang="ru")
+    assert response.status_code == 422
+    assert (
+        "form.xlsx, file: не удаётся прочитать как XLSForm: содержимое файла не является "
+        "книгой .xlsx"
+    ) in response.text
+
+
+def test_the_upload_page_offers_yaml_and_xlsform(as_admin):
+    page = as_admin.get("/admin/questionnaires?lang=ru")
+    assert 'accept=".yaml,.yml,.xlsx,.xls,' in page.text
+    assert "Файл анкеты (YAML или XLSForm)" in page.text
+    response = upload(as_admin, b"", "empty.xlsx", lang="ru")
+    assert response.status_code == 422
+    assert "Выберите файл анкеты (YAML или XLSForm) для загрузки." in response.text
+
+
+def test_an_analyst_cannot_upload_a_workbook(client, db, signed_in, tmp_path):
+    signed_in("analyst")
+    path = tmp_path / "mini.xlsx"
+    write_xlsform(mini_questionnaire(), path)
+    token = token_from(client, "/admin/organisations")
+    response = client.post(
+        "/admin/questionnaires",
+        data={"csrf_token": token, "file": (io.BytesIO(path.read_bytes()), "mini.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 403
+    assert db.session.scalar(select(Survey).filter_by(slug="mini")) is None
+    assert events(db, "questionnaire_uploaded") == events(db, "questionnaire_rejected") == []
 
 
 def test_numbers_too_large_for_the_database_are_not_found(as_admin):

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from babel.messages.pofile import read_po
 
 from forms.loader import QuestionnaireError, load_path
-from forms.xlsform import load_xlsform, read_xlsform, sanitise_slug, write_xlsform
+from forms.xlsform import (
+    MAX_UNPACKED,
+    OLE2_MAGIC,
+    load_xlsform,
+    read_xlsform,
+    sanitise_slug,
+    sniff_workbook,
+    write_xlsform,
+)
 
 BUNDLED = Path(__file__).parent.parent / "forms" / "questionnaires" / "kazakh-diaspora.yaml"
+TRANSLATIONS = Path(__file__).parent.parent / "translations"
 EN, KK = "English (en)", "Қазақша (kk)"
 
 Rows = list[list[Any]]
@@ -415,16 +426,22 @@ REFUSED_CELLS = [
 ]
 
 
-@pytest.mark.parametrize(("column", "value", "qtype", "reason"), REFUSED_CELLS)
-def test_unsupported_columns_and_values_are_refused(tmp_path, column, value, qtype, reason):
+def cell_workbook(
+    tmp_path: Path, column: str, value: str, qtype: str, name: str = "form.xlsx"
+) -> Path:
+    """Write a workbook whose row 4 is a ``qtype`` question with ``value`` in ``column``."""
     header = ["type", "name", f"label::{EN}", f"label::{KK}", column]
     if column == f"label::{KK}":
         header = header[:-1]
     rows = [["integer", "age", "Age", "Жас", None], [qtype, "thing", "Thing", "Зат", value]]
     if column == f"label::{KK}":
         rows[1] = rows[1][:3] + [value]
-    path = build(tmp_path, survey_sheet(*page(*rows), header=header), YES_NO)
-    lines = refusals(path)
+    return build(tmp_path, survey_sheet(*page(*rows), header=header), YES_NO, name=name)
+
+
+@pytest.mark.parametrize(("column", "value", "qtype", "reason"), REFUSED_CELLS)
+def test_unsupported_columns_and_values_are_refused(tmp_path, column, value, qtype, reason):
+    lines = refusals(cell_workbook(tmp_path, column, value, qtype))
     assert any(
         line.startswith(f"form.xlsx, survey sheet, row 4, column {column}: {reason}")
         for line in lines
@@ -437,62 +454,68 @@ def test_an_empty_unsupported_column_is_not_a_refusal(tmp_path):
     assert load_xlsform(path).question("age")
 
 
-@pytest.mark.parametrize(
-    ("rows", "where", "reason"),
-    [
-        (
-            [
-                ["begin_group", "outer", "O", "O"],
-                ["begin_group", "inner", "I", "I"],
-                ["integer", "age", "Age", "Жас"],
-                ["end_group", None, None, None],
-                ["end_group", None, None, None],
-            ],
-            "row 3, column type",
-            "groups inside groups are not supported",
-        ),
-        (
-            [["integer", "age", "Age", "Жас"], ["end_group", None, None, None]],
-            "row 3, column type",
-            "end_group without a begin",
-        ),
-        (
-            [["begin_group", "p", "P", "П"], ["integer", "age", "Age", "Жас"]],
-            "",
-            "a group or repeat is not closed with its end",
-        ),
-        (
-            [["begin_group", "p", "P", "П"], ["integer", None, None, None], ["end_group"]],
-            "row 3",
-            "name  is not valid",
-        ),
-        (
-            [["integer", "age", "Age", "Жас"], [None, "why", "Why", "Неге"]],
-            "row 3, column type",
-            "missing type",
-        ),
-    ],
-)
+GROUP_STRUCTURES = [
+    # (survey rows, where, reason)
+    (
+        [
+            ["begin_group", "outer", "O", "O"],
+            ["begin_group", "inner", "I", "I"],
+            ["integer", "age", "Age", "Жас"],
+            ["end_group", None, None, None],
+            ["end_group", None, None, None],
+        ],
+        "row 3, column type",
+        "groups inside groups are not supported",
+    ),
+    (
+        [["integer", "age", "Age", "Жас"], ["end_group", None, None, None]],
+        "row 3, column type",
+        "end_group without a begin",
+    ),
+    (
+        [["begin_group", "p", "P", "П"], ["integer", "age", "Age", "Жас"]],
+        "",
+        "a group or repeat is not closed with its end",
+    ),
+    (
+        [["begin_group", "p", "P", "П"], ["integer", None, None, None], ["end_group"]],
+        "row 3",
+        "name  is not valid",
+    ),
+    (
+        [["integer", "age", "Age", "Жас"], [None, "why", "Why", "Неге"]],
+        "row 3, column type",
+        "missing type",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rows", "where", "reason"), GROUP_STRUCTURES)
 def test_group_structure_refusals(tmp_path, rows, where, reason):
     lines = refusals(build(tmp_path, survey_sheet(*rows)))
     prefix = "form.xlsx, survey sheet" + (f", {where}" if where else "")
     assert any(line.startswith(f"{prefix}: {reason}") for line in lines), lines
 
 
-def test_other_sheets_are_refused(tmp_path):
+def other_sheets_workbook(tmp_path: Path, name: str = "form.xlsx") -> Path:
+    """Write a workbook with refusals in the choices, settings, roles and other sheets."""
     survey = survey_sheet(["integer", "age", "Age", "Жас"])
     choices = [*YES_NO[:2], ["yes_no", "maybe", "Maybe", "Мүмкін", "KZ"]]
     choices[0] = [*choices[0], "country"]
     settings = settings_sheet(instance_name="concat(${age})", style="theme-grid")
-    path = build(
+    return build(
         tmp_path,
         survey,
         choices,
         settings,
         roles=[["role", "question", "weight"], ["age", "age", "2"]],
         extra={"external_choices": [["list_name", "name"], ["towns", "almaty"]]},
+        name=name,
     )
-    lines = refusals(path)
+
+
+def test_other_sheets_are_refused(tmp_path):
+    lines = refusals(other_sheets_workbook(tmp_path))
     assert "form.xlsx, external_choices sheet, row 2: external choice lists are not supported" in (
         lines
     )
@@ -541,6 +564,116 @@ def test_a_file_that_is_not_a_workbook_is_refused(tmp_path):
     text = tmp_path / "form.yaml"
     text.write_text("settings: {}")
     assert refusals(text) == ["form.yaml, file: is not an XLSForm workbook (.xlsx or .xls)"]
+
+
+def zip_file(path: Path, members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_a_workbooks_content_must_match_its_name(tmp_path):
+    workbook = build(tmp_path, survey_sheet(*page(["integer", "age", "Age", "Жас"])))
+    assert load_xlsform(workbook).question("age")
+    misnamed = tmp_path / "form.xls"
+    misnamed.write_bytes(workbook.read_bytes())
+    yaml_named_xlsx = tmp_path / "text.xlsx"
+    yaml_named_xlsx.write_text("settings: {}\n")
+    old_excel = tmp_path / "old.xlsx"
+    old_excel.write_bytes(OLE2_MAGIC + bytes(600))
+    cases = {
+        misnamed: "form.xls, file: cannot be read as an XLSForm: its content is not an .xls "
+        "workbook",
+        yaml_named_xlsx: "text.xlsx, file: cannot be read as an XLSForm: its content is not an "
+        ".xlsx workbook",
+        old_excel: "old.xlsx, file: cannot be read as an XLSForm: its content is not an .xlsx "
+        "workbook",
+    }
+    for path, expected in cases.items():
+        assert refusals(path) == [expected]
+    assert sniff_workbook(workbook.read_bytes()[:8]) == ".xlsx"
+    assert sniff_workbook(OLE2_MAGIC) == ".xls"
+    assert sniff_workbook(b"settings") is None
+
+
+def test_a_zip_that_is_not_a_workbook_is_refused(tmp_path):
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(b"PK\x03\x04" + bytes(100))
+    other = zip_file(tmp_path / "other.xlsx", {"word/document.xml": b"<w/>"})
+    broken = zip_file(
+        tmp_path / "broken.xlsx", {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<"}
+    )
+    assert refusals(damaged) == [
+        "damaged.xlsx, file: cannot be read as an XLSForm: the workbook is damaged or incomplete"
+    ]
+    assert refusals(other) == [
+        "other.xlsx, file: cannot be read as an XLSForm: it is a ZIP archive, not an Excel workbook"
+    ]
+    (line,) = refusals(broken)
+    assert line.startswith("broken.xlsx, file: cannot be read as an XLSForm: ")
+
+
+def test_a_workbook_that_unpacks_too_large_is_refused(tmp_path):
+    members = {"[Content_Types].xml": b"<Types/>", "xl/big.xml": bytes(MAX_UNPACKED + 1)}
+    bomb = zip_file(tmp_path / "bomb.xlsx", members, zipfile.ZIP_DEFLATED)
+    assert bomb.stat().st_size < 100_000
+    assert refusals(bomb) == [
+        f"bomb.xlsx, file: cannot be read as an XLSForm: it unpacks to more than "
+        f"{MAX_UNPACKED // 2**20} MB"
+    ]
+
+
+def test_problems_and_slug_can_take_an_uploads_name(tmp_path):
+    path = build(
+        tmp_path,
+        survey_sheet(*page(["integer", "age", "Age", "Жас"])),
+        settings=settings_sheet(form_id=None),
+    )
+    assert load_xlsform(path, filename="My Upload.xlsx").slug == "my-upload"
+    (line,) = refusals_of(cell_workbook(tmp_path, "notes", "x", "integer"), "upload.xlsx")
+    assert line.startswith("upload.xlsx, survey sheet, row 4, column notes: ")
+
+
+def refusals_of(path: Path, filename: str) -> list[str]:
+    with pytest.raises(QuestionnaireError) as info:
+        load_xlsform(path, filename=filename)
+    return info.value.format()
+
+
+def test_every_refusal_is_a_msgid_translated_in_every_catalog(tmp_path):
+    """Each problem a workbook can get is marked for translation and drafted in every catalog."""
+    paths = [other_sheets_workbook(tmp_path, "sheets.xlsx")]
+    for n, (qtype, _) in enumerate(REFUSED_TYPES):
+        rows = page(["integer", "age", "Age", "Жас"], [qtype, "thing", "Thing", "Зат"])
+        paths.append(build(tmp_path, survey_sheet(*rows), YES_NO, name=f"type{n}.xlsx"))
+    for n, (column, value, qtype, _) in enumerate(REFUSED_CELLS):
+        paths.append(cell_workbook(tmp_path, column, value, qtype, name=f"cell{n}.xlsx"))
+    for n, (rows, _, _) in enumerate(GROUP_STRUCTURES):
+        paths.append(build(tmp_path, survey_sheet(*rows), name=f"group{n}.xlsx"))
+    header = ["type", "name", f"label::{EN}", "label::Kazakh", "label"]
+    settings = settings_sheet(default_language="Kazakh", opens="soon")
+    paths.append(build(tmp_path, survey_sheet(header=header), settings=settings, name="l.xlsx"))
+    paths.append(zip_file(tmp_path / "zip.xlsx", {"a.txt": b"a"}))
+    problems = []
+    for path in paths:
+        with pytest.raises(QuestionnaireError) as info:
+            load_xlsform(path)
+        problems += info.value.problems
+    messages = {p.message for p in problems}
+    assert len(messages) >= 30
+    for lang in ("en", "kk", "kk_Arab", "ru", "zh_Hans", "mn", "tr", "uz_Latn"):
+        with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb") as file:
+            catalog = read_po(file)
+        untranslated = [m for m in messages if not (catalog.get(m) and catalog.get(m).string)]
+        assert untranslated == [], lang
+
+        def gettext(message: str, catalog: Any = catalog) -> str:
+            entry = catalog.get(message)
+            return entry.string if entry and entry.string else message
+
+        for problem in problems:
+            problem.format(gettext)  # every placeholder of the msgid is in the translation
 
 
 # -- writing and the round trip ------------------------------------------------------------
