@@ -570,6 +570,16 @@ def test_the_upload_page_offers_yaml_and_xlsform(as_admin):
     assert "Выберите файл анкеты (YAML или XLSForm) для загрузки." in response.text
 
 
+def test_a_workbook_over_the_size_limit_is_refused(as_admin, app, db, tmp_path):
+    book = workbook(tmp_path, [["integer", "age", "Age"]])
+    assert len(book) > 2048
+    app.config["MAX_CONTENT_LENGTH"] = 2048
+    response = upload(as_admin, book, "form.xlsx", lang="en")
+    assert response.status_code == 413
+    assert "larger than 2 KB" in response.text
+    assert db.session.scalar(select(Survey).filter_by(slug="from-excel")) is None
+
+
 def test_an_analyst_cannot_upload_a_workbook(client, db, signed_in, tmp_path):
     signed_in("analyst")
     path = tmp_path / "mini.xlsx"
