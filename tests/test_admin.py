@@ -580,6 +580,14 @@ def test_a_workbook_over_the_size_limit_is_refused(as_admin, app, db, tmp_path):
     assert db.session.scalar(select(Survey).filter_by(slug="from-excel")) is None
 
 
+def test_a_long_workbook_name_keeps_its_extension(as_admin, db, tmp_path):
+    book = workbook(tmp_path, [["integer", "age", "Age"]])
+    response = upload(as_admin, book, "survey " * 30 + ".xlsx")
+    assert response.status_code == 303
+    (event,) = events(db, "questionnaire_uploaded")
+    assert len(event.details["file"]) == 100 and event.details["file"].endswith("surv.xlsx")
+
+
 def test_an_analyst_cannot_upload_a_workbook(client, db, signed_in, tmp_path):
     signed_in("analyst")
     path = tmp_path / "mini.xlsx"

@@ -249,9 +249,15 @@ def version_summaries(survey: Survey) -> list[VersionSummary]:
 
 
 def safe_filename(filename: str | None) -> str:
-    """Return the last part of an uploaded file's name, shortened, for messages."""
+    """Return the last part of an uploaded file's name, shortened, for messages.
+
+    A long name keeps its extension (up to 10 characters), which tells a workbook from YAML.
+    """
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     name = "".join(ch for ch in name if ch.isprintable())
+    stem, dot, extension = name.rpartition(".")
+    if len(name) > FILENAME_LENGTH and stem and len(extension) <= 10:
+        return stem[: FILENAME_LENGTH - len(extension) - 1] + dot + extension
     return name[:FILENAME_LENGTH] or "questionnaire.yaml"
 
 
