@@ -138,28 +138,27 @@ def build(mapping: dict[tuple[str, str], str]) -> tuple[dict, dict[str, int]]:
     return content, counts
 
 
-def write(content: dict, output: Path) -> None:
-    """Write the content as gzipped compact JSON, byte-for-byte reproducible.
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
-    A ``cities`` list is written one city per line (still one JSON document), so that
-    :func:`geo.places._gazetteer` can read it a line at a time: parsing the whole document at
-    once took twice the memory the city list itself keeps, in every worker.
-    """
-    rows = content.get("cities") if output.name == CITIES_FILE.name else None
-    head = {key: value for key, value in content.items() if key != "cities" or rows is None}
 
-    def dumps(value: object) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-    if rows is None:
-        text = dumps(head)
-    else:
-        lines = [dumps(head)[:-1] + ',"cities":[', *(dumps(row) + "," for row in rows)]
-        if rows:
-            lines[-1] = lines[-1][:-1]
-        text = "\n".join(lines) + "\n]}"
+def _write_gzip(text: str, output: Path) -> None:
+    """Write text gzipped, byte-for-byte reproducible (no timestamp in the header)."""
     with output.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as handle:
         handle.write(text.encode("utf-8"))
+
+
+def write(content: dict, output: Path) -> None:
+    """Write the content as gzipped compact JSON, byte-for-byte reproducible."""
+    _write_gzip(_dumps(content), output)
+
+
+def write_cities(content: dict, output: Path) -> None:
+    """Write the city list as :func:`write` does, but one city per line (still one document),
+    so that :func:`geo.places._city_rows` can read it a line at a time."""
+    head = {key: value for key, value in content.items() if key != "cities"}
+    rows = [_dumps(row) for row in content["cities"]]
+    _write_gzip(_dumps(head)[:-1] + ',"cities":[\n' + ",\n".join(rows) + "\n]}", output)
 
 
 def write_index(content: dict, output: Path = INDEX_FILE) -> None:
@@ -230,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             table = fetch_mapping_table(Path(tmp))
     content, counts = build(admin1_to_iso(table))
-    write(content, args.output)
+    write_cities(content, args.output)
     write(points(content), POINTS_FILE)
     write_index(content)
     size = args.output.stat().st_size

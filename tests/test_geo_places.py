@@ -247,7 +247,7 @@ def test_the_city_file_is_read_a_city_at_a_time_and_says_what_the_whole_document
     ):
         path = tmp_path / name
         if text is None:
-            build_places.write(sample, path)
+            build_places.write_cities(sample, path)
         else:
             path.write_bytes(gzip.compress(text.encode("utf-8")))
         with gzip.open(path, "rt", encoding="utf-8") as handle:
